@@ -1,0 +1,46 @@
+"""llmga: molecular design by evolution, with language-model-guided variation.
+
+Quick start::
+
+    import llmga
+    result = llmga.optimize("qed", budget=1000, seed=0)
+    result.best(5)          # DataFrame of the best molecules
+    result.history          # one row per generation
+    result.summary          # PMO Top-K AUC and friends
+"""
+
+from __future__ import annotations
+
+from llmga._optimize import optimize, summarize
+from llmga.config import Config
+from llmga.engine import GeneticAlgorithm, Recipe
+from llmga.errors import ConfigError, InitPopulationError, LLMGAError, ObjectiveError, OperatorError
+from llmga.metrics import top_k_auc, top_k_mean
+from llmga.objectives import Objective, available, get_objective, objective, register
+from llmga.operators import Operator, Parent, VariationContext
+from llmga.result import RunResult, load
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "GeneticAlgorithm",
+    "InitPopulationError",
+    "LLMGAError",
+    "Objective",
+    "ObjectiveError",
+    "Operator",
+    "OperatorError",
+    "Parent",
+    "Recipe",
+    "RunResult",
+    "VariationContext",
+    "available",
+    "get_objective",
+    "load",
+    "objective",
+    "optimize",
+    "register",
+    "summarize",
+    "top_k_auc",
+    "top_k_mean",
+]

@@ -1,0 +1,58 @@
+"""Small functional helpers over RDKit, used everywhere molecules are touched.
+
+Every function takes SMILES or an RDKit ``Mol`` and never raises on a bad
+molecule: it returns ``None`` instead, so callers decide what a failure means.
+RDKit's own error log is silenced only inside :func:`quiet_rdkit` blocks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from rdkit import Chem, rdBase
+
+__all__ = ["canonical", "quiet_rdkit", "to_mol", "to_smiles"]
+
+
+@contextlib.contextmanager
+def quiet_rdkit() -> Iterator[None]:
+    """Block RDKit's log messages for the duration of the ``with`` block.
+
+    Operators and the engine make many candidate molecules that are expected
+    to fail sanitisation; their messages would drown the user's terminal.
+    """
+    blocker = rdBase.BlockLogs()
+    try:
+        yield
+    finally:
+        del blocker
+
+
+def to_mol(smiles: str | Chem.Mol | None) -> Chem.Mol | None:
+    """Parse ``smiles`` into a sanitised ``Mol``; ``None`` if it is not a valid molecule."""
+    if smiles is None:
+        return None
+    if isinstance(smiles, Chem.Mol):
+        return smiles
+    if not isinstance(smiles, str) or not smiles.strip():
+        return None
+    with quiet_rdkit():
+        return Chem.MolFromSmiles(smiles.strip())
+
+
+def to_smiles(mol: Chem.Mol | None) -> str | None:
+    """Canonical isomeric SMILES of ``mol``; ``None`` if RDKit cannot write it."""
+    if mol is None:
+        return None
+    try:
+        with quiet_rdkit():
+            smiles: str = Chem.MolToSmiles(mol)
+    except (RuntimeError, ValueError):
+        return None
+    return smiles or None
+
+
+def canonical(smiles: str | Chem.Mol | None) -> str | None:
+    """Canonical SMILES of a SMILES string or ``Mol``; ``None`` if invalid or empty."""
+    return to_smiles(to_mol(smiles))

@@ -1,0 +1,123 @@
+"""The run configuration: one frozen, keyword-only dataclass, saved with every run.
+
+Each field maps one to one onto a ``llmga optimize`` flag (``mutation_rate``
+→ ``--mutation-rate``); its ``help`` metadata is the flag's help text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmga.errors import ConfigError
+
+__all__ = ["SELECTIONS", "Config"]
+
+SELECTIONS = ("proportional", "rank", "tournament")
+
+
+def _opt(default: Any, help: str, **extra: Any) -> Any:  # noqa: A002 - mirrors argparse
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Everything that defines a run. Defaults follow PMO's Graph GA."""
+
+    objective: str = _opt(
+        "logp",
+        "objective to optimise: a registered name (see `llmga objectives`), name(key=value,...), "
+        "path/to/file.py:function or package.module:function",
+    )
+    direction: str | None = _opt(
+        None, "override the objective's direction: maximize or minimize", choices=("maximize", "minimize")
+    )
+    budget: int = _opt(2000, "maximum number of unique oracle calls (PMO uses 10000)")
+    population: int = _opt(120, "population size (mu)")
+    offspring: int = _opt(70, "children proposed per generation (lambda)")
+    mutation_rate: float = _opt(0.067, "probability that a crossover child is also mutated")
+    selection: str = _opt(
+        "proportional",
+        "mating selection: proportional (to score, as PMO; shifted when scores are negative "
+        "or minimised), rank, or tournament",
+        choices=SELECTIONS,
+    )
+    tournament_size: int = _opt(3, "contestants per tournament when --selection tournament")
+    patience: int = _opt(5, "stop after this many generations without top-10 improvement (0: never)")
+    min_improvement: float = _opt(0.0, "smallest top-10 mean gain that counts as improvement")
+    max_generations: int | None = _opt(None, "stop after this many generations (default: no limit)")
+    seed: int = _opt(0, "random seed; the same seed gives the same run")
+    init: str | None = _opt(
+        None, "initial population file (.smi/.txt/.csv, optionally .gz); default: ZINC 250k shipped with llmga"
+    )
+    size_mean: float = _opt(39.15, "graph GA: mean of the random heavy-atom cap for children")
+    size_std: float = _opt(3.50, "graph GA: standard deviation of the heavy-atom cap")
+    out: str | None = _opt(None, "run folder to write (default: runs/<objective>-<time>-s<seed>)")
+
+    def __post_init__(self) -> None:
+        def bad(name: str, fix: str) -> ConfigError:
+            flag = "--" + name.replace("_", "-")
+            return ConfigError(f"{flag} {getattr(self, name)!r} is not valid: {fix}")
+
+        for name in ("budget", "population", "offspring", "patience", "seed", "tournament_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise bad(name, "give a whole number")
+        if self.budget <= 0:
+            raise bad("budget", "give a positive number of oracle calls, e.g. --budget 2000")
+        if self.population < 2:
+            raise bad("population", "a population needs at least 2 molecules, e.g. --population 120")
+        if self.offspring < 1:
+            raise bad("offspring", "give at least 1 child per generation, e.g. --offspring 70")
+        if not 0.0 <= self.mutation_rate <= 1.0 or math.isnan(self.mutation_rate):
+            raise bad("mutation_rate", "give a probability between 0 and 1, e.g. --mutation-rate 0.067")
+        if self.patience < 0:
+            raise bad("patience", "give 0 (never stop early) or a positive number of generations")
+        if self.min_improvement < 0 or math.isnan(self.min_improvement):
+            raise bad("min_improvement", "give a non-negative number")
+        if self.max_generations is not None and self.max_generations < 1:
+            raise bad("max_generations", "give a positive number of generations")
+        if self.selection not in SELECTIONS:
+            raise bad("selection", f"choose one of {', '.join(SELECTIONS)}")
+        if self.tournament_size < 2:
+            raise bad("tournament_size", "a tournament needs at least 2 contestants")
+        if self.direction not in (None, "maximize", "minimize"):
+            raise bad("direction", "choose maximize or minimize")
+        if not self.size_std >= 0 or not self.size_mean > 5:
+            raise bad("size_mean" if not self.size_mean > 5 else "size_std", "give a heavy-atom cap above 5 and a non-negative spread")
+        if self.seed < 0:
+            raise bad("seed", "give a non-negative integer")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(
+                f"unknown configuration key {unknown[0]!r}; valid keys: {', '.join(sorted(names))}"
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> Config:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with ``changes`` applied (validated like any new Config)."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ConfigError(
+                f"unknown option {unknown[0]!r}; valid options: "
+                + ", ".join(f.name for f in dataclasses.fields(self))
+            )
+        return dataclasses.replace(self, **changes)

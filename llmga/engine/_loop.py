@@ -1,0 +1,382 @@
+"""The generational (mu + lambda) loop on DEAP's tools.
+
+One generation: draw a mating pool from the population (selection on
+direction-aware fitness), ask each recipe's operators for all of its
+children in one batch, canonicalise and de-duplicate the children, score the
+new ones through the budgeted :class:`Oracle`, and keep the best
+``population`` molecules of population ∪ offspring. The loop knows no CLI and
+no terminal: it reports through observers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from deap import base, tools
+
+from llmga.chem import canonical
+from llmga.config import Config
+from llmga.engine._oracle import Candidate, Evaluation, Oracle
+from llmga.engine._selection import select
+from llmga.errors import ObjectiveError, OperatorError
+from llmga.metrics import top_k_mean
+from llmga.objectives import Objective
+from llmga.operators import GraphCrossover, GraphMutation, Operator, Parent, VariationContext
+
+__all__ = [
+    "EngineResult",
+    "GenerationReport",
+    "GeneticAlgorithm",
+    "Individual",
+    "Observer",
+    "Recipe",
+    "default_recipes",
+]
+
+_STALL_LIMIT = 50  # generations in a row without a single new molecule
+
+
+class MaxFitness(base.Fitness):
+    weights = (1.0,)
+
+
+class MinFitness(base.Fitness):
+    weights = (-1.0,)
+
+
+class Individual:
+    """A scored molecule in the population, with a DEAP fitness."""
+
+    __slots__ = ("call", "fitness", "generation", "operator", "smiles")
+
+    def __init__(self, evaluation: Evaluation, fitness_class: type[base.Fitness]) -> None:
+        self.smiles = evaluation.smiles
+        self.call = evaluation.call
+        self.generation = evaluation.generation
+        self.operator = evaluation.operator
+        self.fitness = fitness_class((evaluation.score,))
+
+    @property
+    def score(self) -> float:
+        return float(self.fitness.values[0])
+
+    def as_parent(self) -> Parent:
+        return Parent(self.smiles, self.score, self.call)
+
+    def __repr__(self) -> str:
+        return f"Individual({self.smiles!r}, score={self.score:.4g}, call={self.call})"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one share of each generation's children is made: crossover, then maybe mutation.
+
+    With no crossover, sampled parents are mutated (always); with no mutation,
+    crossover children are kept as they are. ``share`` weighs this recipe
+    against the others (shares are normalised).
+    """
+
+    crossover: Operator | None
+    mutation: Operator | None
+    mutation_rate: float = 0.0
+    share: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.crossover is None and self.mutation is None:
+            raise ValueError("a recipe needs a crossover or a mutation operator")
+
+
+def default_recipes(config: Config) -> list[Recipe]:
+    """PMO's Graph GA: Jensen crossover for every child, then mutation at ``mutation_rate``."""
+    return [
+        Recipe(
+            GraphCrossover(config.size_mean, config.size_std),
+            GraphMutation(config.size_mean, config.size_std),
+            config.mutation_rate,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class GenerationReport:
+    """What happened in one generation (generation 0 is the initial population)."""
+
+    generation: int
+    calls: int
+    budget: int
+    new_calls: int
+    proposed: int
+    valid: int
+    duplicates: int
+    best_score: float
+    best_smiles: str
+    top10_mean: float
+    elapsed_s: float
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+class Observer(Protocol):
+    """Receives the engine's news: run folders, progress bars, loggers."""
+
+    def on_evaluations(self, evaluations: list[Evaluation]) -> None: ...
+
+    def on_generation(self, report: GenerationReport) -> None: ...
+
+
+@dataclass
+class EngineResult:
+    evaluations: list[Evaluation]
+    logbook: tools.Logbook
+    hall_of_fame: tools.HallOfFame
+    population: list[Individual]
+    generations: int
+    stop_reason: str
+    elapsed_s: float
+
+
+class GeneticAlgorithm:
+    """A seeded, budgeted (mu + lambda) genetic algorithm over SMILES."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        config: Config,
+        init_pool: Sequence[str],
+        *,
+        recipes: Sequence[Recipe] | None = None,
+        observers: Sequence[Observer] = (),
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        self.objective = objective
+        self.config = config
+        self.init_pool = init_pool
+        self.recipes = list(recipes) if recipes is not None else default_recipes(config)
+        self.observers = list(observers)
+        self.rng = rng if rng is not None else np.random.default_rng(config.seed)
+        self.direction = objective.direction
+        self.fitness_class: type[base.Fitness] = MaxFitness if self.direction == "maximize" else MinFitness
+        self.oracle = Oracle(objective, config.budget, self._notify_evaluations)
+        self.population: list[Individual] = []
+        self.hall_of_fame = tools.HallOfFame(100, similar=lambda a, b: a.smiles == b.smiles)
+        self.logbook = tools.Logbook()
+        self.logbook.header = ["gen", "calls", "new", "valid", "dup", "best", "top10", "mean"]
+        self.stats = tools.Statistics(key=lambda ind: ind.fitness.values[0])
+        for name, fn in (("mean", np.mean), ("std", np.std), ("min", np.min), ("max", np.max)):
+            self.stats.register(name, fn)
+        self._start = 0.0
+
+    # ------------------------------------------------------------ plumbing
+    def _notify_evaluations(self, evaluations: list[Evaluation]) -> None:
+        for obs in self.observers:
+            obs.on_evaluations(evaluations)
+
+    def _sign(self) -> float:
+        return 1.0 if self.direction == "maximize" else -1.0
+
+    def _individuals(self, evaluations: Sequence[Evaluation | None]) -> list[Individual]:
+        seen: dict[str, Individual] = {}
+        for ev in evaluations:
+            if ev is not None and not math.isnan(ev.score) and ev.smiles not in seen:
+                seen[ev.smiles] = Individual(ev, self.fitness_class)
+        return list(seen.values())
+
+    def _survivors(self, candidates: list[Individual]) -> list[Individual]:
+        unique: dict[str, Individual] = {}
+        for ind in candidates:
+            unique.setdefault(ind.smiles, ind)
+        ranked = sorted(unique.values(), key=lambda i: (-i.fitness.wvalues[0], i.call))
+        return ranked[: self.config.population]
+
+    # ------------------------------------------------------------ variation
+    def _context(self, generation: int) -> VariationContext:
+        best = self.population[0].score if self.population else math.nan
+        return VariationContext(
+            objective=self.objective.name,
+            description=self.objective.description,
+            direction=self.direction,
+            best_score=best,
+            generation=generation,
+        )
+
+    @staticmethod
+    def _apply(op: Operator, groups: list[list[Parent]], rng: np.random.Generator, ctx: VariationContext) -> list[list[str | None]]:
+        out = op.apply(groups, rng, ctx)
+        if not isinstance(out, list) or len(out) != len(groups):
+            got = len(out) if isinstance(out, list) else type(out).__name__
+            raise OperatorError(
+                f"operator {op.name!r} returned {got} child lists for {len(groups)} parent groups; "
+                "Operator.apply must return one list per group, in order"
+            )
+        return [list(kids) if isinstance(kids, (list, tuple)) else [None] for kids in out]
+
+    def _split(self, n: int) -> list[int]:
+        shares = np.array([max(r.share, 0.0) for r in self.recipes], dtype=float)
+        if shares.sum() <= 0:
+            shares = np.ones(len(shares))
+        exact = n * shares / shares.sum()
+        counts = np.floor(exact).astype(int)
+        order = np.argsort(-(exact - counts), kind="stable")
+        counts[order[: n - counts.sum()]] += 1
+        return [int(c) for c in counts]
+
+    def _offspring(self, pool: list[Individual], generation: int) -> tuple[list[Candidate], int]:
+        """All of one generation's children as candidates, plus how many were proposed."""
+        rng, ctx = self.rng, self._context(generation)
+        children: list[tuple[str | None, tuple[int, ...], str]] = []
+        for recipe, n in zip(self.recipes, self._split(self.config.offspring), strict=True):
+            if n == 0:
+                continue
+            batch: list[tuple[str | None, tuple[int, ...], str]]
+            if recipe.crossover is not None:
+                op = recipe.crossover
+                n_groups = math.ceil(n / max(op.children_per_group, 1))
+                picks = rng.integers(len(pool), size=(n_groups, op.arity))
+                groups = [[pool[i].as_parent() for i in row] for row in picks]
+                outs = self._apply(op, groups, rng, ctx)
+                batch = [
+                    (kid, tuple(p.call for p in group), op.name)
+                    for group, kids in zip(groups, outs, strict=True)
+                    for kid in kids
+                ][:n]
+                rate = recipe.mutation_rate
+            else:
+                picks = rng.integers(len(pool), size=n)
+                batch = [(pool[i].smiles, (pool[i].call,), "") for i in picks]
+                rate = 1.0
+            mut = recipe.mutation
+            if mut is not None:
+                draws = rng.random(len(batch))
+                chosen = [i for i, (kid, _, _) in enumerate(batch) if kid is not None and draws[i] < rate]
+                if chosen:
+                    groups = [[Parent(str(batch[i][0]))] for i in chosen]
+                    outs = self._apply(mut, groups, rng, ctx)
+                    for i, kids in zip(chosen, outs, strict=True):
+                        kid, parents, name = batch[i]
+                        label = f"{name}+{mut.name}" if name else mut.name
+                        batch[i] = (kids[0] if kids else None, parents, label)
+            children.extend(batch)
+        candidates = []
+        for kid, parents, name in children:
+            smiles = canonical(kid) if isinstance(kid, str) else None
+            if smiles is not None:
+                candidates.append(Candidate(smiles, name, parents))
+        return candidates, len(children)
+
+    # ------------------------------------------------------------ loop
+    def _record(self, generation: int, new_calls: int, proposed: int, valid: int, duplicates: int) -> GenerationReport:
+        scores = self.oracle.scores()
+        top10 = top_k_mean(scores, 10, self.direction)
+        top100 = top_k_mean(scores, 100, self.direction)
+        best = self.hall_of_fame[0] if len(self.hall_of_fame) else None
+        record = {
+            "gen": generation,
+            "calls": self.oracle.used,
+            "new": new_calls,
+            "proposed": proposed,
+            "valid": valid,
+            "dup": duplicates,
+            "best": best.score if best else math.nan,
+            "top10": top10,
+            "top100": top100,
+            "elapsed_s": round(time.perf_counter() - self._start, 4),
+            **self.stats.compile(self.population),
+        }
+        self.logbook.record(**record)
+        report = GenerationReport(
+            generation=generation,
+            calls=self.oracle.used,
+            budget=self.oracle.budget,
+            new_calls=new_calls,
+            proposed=proposed,
+            valid=valid,
+            duplicates=duplicates,
+            best_score=record["best"],
+            best_smiles=best.smiles if best else "",
+            top10_mean=top10,
+            elapsed_s=record["elapsed_s"],
+            record=record,
+        )
+        for obs in self.observers:
+            obs.on_generation(report)
+        return report
+
+    def _initialise(self) -> GenerationReport:
+        pool = self.init_pool
+        size = min(self.config.population, len(pool))
+        order = self.rng.permutation(len(pool))
+        candidates: list[Candidate] = []
+        seen: set[str] = set()
+        for i in order:
+            smiles = canonical(pool[int(i)])
+            if smiles is not None and smiles not in seen:
+                seen.add(smiles)
+                candidates.append(Candidate(smiles, "init"))
+                if len(candidates) == size:
+                    break
+        evaluations = self.oracle.evaluate(candidates, generation=0)
+        initial = self._individuals(evaluations)
+        if not initial:
+            raise ObjectiveError(
+                f"objective {self.objective.name!r} returned NaN for all {len(candidates)} initial "
+                "molecules; check that it can score ordinary molecules such as CCO"
+            )
+        self.population = self._survivors(initial)
+        self.hall_of_fame.update(self.population)
+        new = sum(1 for e in evaluations if e is not None)
+        return self._record(0, new, len(candidates), len(candidates), 0)
+
+    def run(self) -> EngineResult:
+        """Run until the budget, patience or generation limit stops it."""
+        self._start = time.perf_counter()
+        report = self._initialise()
+        best_top10 = report.top10_mean
+        stale = stalled = 0
+        generation = 0
+        stop = "budget"
+        while True:
+            if self.oracle.exhausted:
+                stop = "budget"
+                break
+            if self.config.max_generations is not None and generation >= self.config.max_generations:
+                stop = "max_generations"
+                break
+            generation += 1
+            fitness = np.array([ind.fitness.wvalues[0] for ind in self.population])
+            picks = select(fitness, len(self.population), self.rng, self.config.selection, self.config.tournament_size)
+            pool = [self.population[i] for i in picks]
+            candidates, proposed = self._offspring(pool, generation)
+            before = self.oracle.used
+            hits = self.oracle.cache_hits
+            evaluations = self.oracle.evaluate(candidates, generation)
+            new_calls = self.oracle.used - before
+            offspring = self._individuals(evaluations)
+            self.population = self._survivors(self.population + offspring)
+            self.hall_of_fame.update(offspring)
+            report = self._record(generation, new_calls, proposed, len(candidates), self.oracle.cache_hits - hits)
+
+            gain = (report.top10_mean - best_top10) * self._sign()
+            if gain > self.config.min_improvement or math.isnan(best_top10):
+                best_top10, stale = report.top10_mean, 0
+            else:
+                stale += 1
+            stalled = stalled + 1 if new_calls == 0 else 0
+            if self.config.patience and stale >= self.config.patience and not self.oracle.exhausted:
+                stop = "patience"
+                break
+            if stalled >= _STALL_LIMIT:
+                stop = "stalled"
+                break
+        return EngineResult(
+            evaluations=list(self.oracle.records),
+            logbook=self.logbook,
+            hall_of_fame=self.hall_of_fame,
+            population=self.population,
+            generations=generation,
+            stop_reason=stop,
+            elapsed_s=time.perf_counter() - self._start,
+        )

@@ -1,0 +1,254 @@
+"""The objective contract and adapters from plain Python functions."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal, cast
+
+import numpy as np
+from rdkit import Chem
+
+from llmga.chem import to_mol
+from llmga.errors import ObjectiveError
+
+__all__ = [
+    "Direction",
+    "FunctionObjective",
+    "MolObjective",
+    "Objective",
+    "check_scores",
+    "objective",
+]
+
+Direction = Literal["maximize", "minimize"]
+DIRECTIONS: tuple[Direction, ...] = ("maximize", "minimize")
+
+
+def check_direction(direction: str) -> Direction:
+    """Return ``direction`` if it is ``maximize`` or ``minimize``, else raise."""
+    if direction not in DIRECTIONS:
+        raise ObjectiveError(
+            f"direction {direction!r} is not valid: use 'maximize' or 'minimize'"
+        )
+    return cast(Direction, direction)
+
+
+class Objective(ABC):
+    """A batched scoring function over molecules.
+
+    Contract:
+
+    * ``objective(smiles)`` takes a sequence of SMILES strings (canonical when
+      called by the engine) and returns a 1-D float ``numpy.ndarray`` of the
+      same length. Entry *i* is the score of ``smiles[i]``, or ``NaN`` where
+      that molecule cannot be scored. It must not raise because one molecule
+      is odd; raising aborts the run (after saving everything computed).
+    * ``name`` is a short identifier, ``direction`` says whether larger
+      (``"maximize"``) or smaller (``"minimize"``) scores are better, and
+      ``description`` is one line of plain English that a chemist — or a
+      language model writing a prompt — can act on.
+    * Objectives know nothing of operators, language models or the engine.
+
+    Subclass and implement :meth:`__call__`, or wrap a per-molecule function
+    with :class:`FunctionObjective` (or the :func:`objective` decorator).
+    """
+
+    name: str = "objective"
+    direction: Direction = "maximize"
+    description: str = ""
+
+    @abstractmethod
+    def __call__(self, smiles: Sequence[str]) -> np.ndarray:
+        """Score a batch of SMILES; NaN where a molecule cannot be scored."""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Arguments that define this objective (saved with each run)."""
+        return {}
+
+    def card(self) -> dict[str, Any]:
+        """A JSON-serialisable description of this objective."""
+        return {
+            "name": self.name,
+            "direction": self.direction,
+            "description": self.description,
+            "params": self.params,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+        }
+
+    def better(self, a: float, b: float) -> bool:
+        """True when score ``a`` is strictly better than ``b`` in this direction."""
+        return a > b if self.direction == "maximize" else a < b
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} ({self.direction})>"
+
+
+def _as_float(value: object, smiles: str, name: str) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None or arr.shape != () or isinstance(value, (bool, str, bytes)):
+            raise ObjectiveError(
+                f"objective {name!r} returned {value!r} ({type(value).__name__}) for "
+                f"{smiles!r}; it must return a number (or None/NaN when it cannot score)"
+            )
+        return float(arr)
+    return float(value)
+
+
+class FunctionObjective(Objective):
+    """Adapter: a per-molecule function ``f(smiles: str) -> float`` as a batched objective.
+
+    ``None`` and ``NaN`` returns become NaN. An exception raised by ``f`` is
+    re-raised as :class:`~llmga.errors.ObjectiveError` naming the molecule.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[str], object],
+        *,
+        name: str | None = None,
+        direction: str = "maximize",
+        description: str | None = None,
+    ) -> None:
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "objective")
+        self.direction = check_direction(direction)
+        doc = (getattr(fn, "__doc__", None) or "").strip()
+        self.description = description or (doc.splitlines()[0] if doc else self.name)
+
+    def __call__(self, smiles: Sequence[str]) -> np.ndarray:
+        out = np.empty(len(smiles), dtype=float)
+        for i, smi in enumerate(smiles):
+            try:
+                value = self.fn(smi)
+            except Exception as exc:  # noqa: BLE001 - re-raised with the molecule named
+                raise ObjectiveError(
+                    f"objective {self.name!r} raised {type(exc).__name__}: {exc} "
+                    f"on molecule {smi!r}; make it return None or NaN for molecules "
+                    "it cannot score"
+                ) from exc
+            out[i] = _as_float(value, smi, self.name)
+        return out
+
+
+class BatchFunctionObjective(Objective):
+    """Adapter: a batched function ``f(list_of_smiles) -> array-like`` as an objective."""
+
+    def __init__(
+        self,
+        fn: Callable[[list[str]], object],
+        *,
+        name: str | None = None,
+        direction: str = "maximize",
+        description: str | None = None,
+    ) -> None:
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "objective")
+        self.direction = check_direction(direction)
+        doc = (getattr(fn, "__doc__", None) or "").strip()
+        self.description = description or (doc.splitlines()[0] if doc else self.name)
+
+    def __call__(self, smiles: Sequence[str]) -> np.ndarray:
+        return check_scores(self.fn(list(smiles)), smiles, self.name)
+
+
+class MolObjective(Objective):
+    """A per-molecule function of an RDKit ``Mol``; SMILES are parsed once here.
+
+    Molecules that do not parse, or on which ``fn`` raises, score NaN: these
+    are RDKit descriptors, where a failure means "cannot score".
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[Chem.Mol], float],
+        *,
+        name: str,
+        direction: str = "maximize",
+        description: str,
+    ) -> None:
+        self.fn = fn
+        self.name = name
+        self.direction = check_direction(direction)
+        self.description = description
+
+    def __call__(self, smiles: Sequence[str]) -> np.ndarray:
+        out = np.full(len(smiles), np.nan)
+        for i, smi in enumerate(smiles):
+            mol = to_mol(smi)
+            if mol is None:
+                continue
+            try:
+                out[i] = float(self.fn(mol))
+            except (ValueError, RuntimeError, ZeroDivisionError):
+                continue
+        return out
+
+
+def check_scores(values: object, smiles: Sequence[str], name: str) -> np.ndarray:
+    """Validate what an objective returned for ``smiles``; return float64 scores.
+
+    Raises :class:`~llmga.errors.ObjectiveError` on a wrong length or on
+    values that are not numbers. ``None`` entries become NaN; infinities are
+    kept out (they would break every statistic) and become NaN too.
+    """
+    if values is None:
+        raise ObjectiveError(
+            f"objective {name!r} returned None for a batch of {len(smiles)} molecules; "
+            "a batched objective must return one number per SMILES (NaN where it cannot score)"
+        )
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        arr = values.astype(float, copy=False)
+    else:
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise ObjectiveError(
+                f"objective {name!r} returned {values!r} for a batch of {len(smiles)} molecules; "
+                "it must return a sequence or array with one number per SMILES"
+            )
+        seq = list(values)
+        if len(seq) != len(smiles):
+            raise ObjectiveError(
+                f"objective {name!r} returned {len(seq)} values for {len(smiles)} molecules; "
+                "it must return exactly one number per SMILES (NaN where it cannot score)"
+            )
+        arr = np.array([_as_float(v, s, name) for v, s in zip(seq, smiles, strict=True)])
+    if arr.ndim != 1 or len(arr) != len(smiles):
+        raise ObjectiveError(
+            f"objective {name!r} returned an array of shape {arr.shape} for {len(smiles)} "
+            f"molecules; it must return a 1-D array of length {len(smiles)}"
+        )
+    arr = np.array(arr, dtype=float)
+    arr[~np.isfinite(arr)] = np.nan
+    return arr
+
+
+def objective(
+    fn: Callable[..., object] | None = None,
+    *,
+    name: str | None = None,
+    direction: str = "maximize",
+    description: str | None = None,
+    batched: bool = False,
+) -> Any:
+    """Decorator turning a function into an :class:`Objective`.
+
+    ``@objective`` on ``def f(smiles: str) -> float`` gives a per-molecule
+    objective; ``@objective(batched=True)`` on ``def f(smiles: list[str])``
+    gives a batched one. ``direction`` and ``description`` set what the engine
+    and prompts see (the description defaults to the docstring's first line).
+    """
+
+    def wrap(f: Callable[..., object]) -> Objective:
+        cls = BatchFunctionObjective if batched else FunctionObjective
+        return cls(f, name=name, direction=direction, description=description)
+
+    return wrap(fn) if fn is not None else wrap

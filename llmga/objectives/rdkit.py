@@ -1,0 +1,102 @@
+"""Built-in objectives computed with RDKit: one-line descriptors and similarity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from rdkit import Chem, DataStructs
+from rdkit.Chem import Crippen, Descriptors, QED, rdFingerprintGenerator, rdMolDescriptors
+
+from llmga.chem import canonical, to_mol
+from llmga.errors import ObjectiveError
+from llmga.objectives._base import MolObjective, Objective
+from llmga.objectives._sascore import sa_score
+
+__all__ = [
+    "DESCRIPTORS",
+    "SimilarityObjective",
+    "descriptor_objective",
+    "penalized_logp",
+    "sa_score",
+]
+
+# Penalized logP standardisation: mean and standard deviation of each term over
+# ZINC 250k, as used by JT-VAE (Jin et al. 2018) and GCPN (You et al. 2018).
+_PLOGP_STATS = {
+    "logp": (2.4570953396190123, 1.434324401111988),
+    "sa": (-3.0525811293166134, 0.8335207024513095),
+    "cycle": (-0.0485696876403053, 0.2860212110245455),
+}
+
+
+def _long_ring_penalty(mol: Chem.Mol) -> float:
+    """Atoms by which the largest ring exceeds six (0 when no ring is larger)."""
+    rings = mol.GetRingInfo().AtomRings()
+    largest = max((len(r) for r in rings), default=0)
+    return float(max(largest - 6, 0))
+
+
+def penalized_logp(mol: Chem.Mol) -> float:
+    """logP − SA − long-ring penalty, each term standardised over ZINC 250k."""
+    terms = {
+        "logp": Crippen.MolLogP(mol),
+        "sa": -sa_score(mol),
+        "cycle": -_long_ring_penalty(mol),
+    }
+    return float(sum((terms[k] - mu) / sd for k, (mu, sd) in _PLOGP_STATS.items()))
+
+
+# name -> (function of a Mol, direction, one-line description)
+DESCRIPTORS: dict[str, tuple[Callable[[Chem.Mol], float], str, str]] = {
+    "logp": (Crippen.MolLogP, "maximize", "Crippen octanol-water partition coefficient logP (higher is more lipophilic)"),
+    "qed": (QED.qed, "maximize", "Quantitative estimate of drug-likeness QED (Bickerton 2012), 0 to 1"),
+    "sa": (sa_score, "minimize", "Synthetic accessibility score (Ertl 2009), 1 easy to 10 hard to make"),
+    "plogp": (penalized_logp, "maximize", "Penalized logP: logP minus SA score minus long-ring penalty, each standardised on ZINC 250k"),
+    "mw": (Descriptors.MolWt, "maximize", "Molecular weight in g/mol (average atomic masses)"),
+    "tpsa": (rdMolDescriptors.CalcTPSA, "maximize", "Topological polar surface area in square angstroms (Ertl 2000)"),
+}
+
+
+def descriptor_objective(name: str) -> MolObjective:
+    """The built-in RDKit descriptor ``name`` (a key of :data:`DESCRIPTORS`) as an objective."""
+    fn, direction, description = DESCRIPTORS[name]
+    return MolObjective(fn, name=name, direction=direction, description=description)
+
+
+class SimilarityObjective(Objective):
+    """Tanimoto similarity to a target molecule on Morgan fingerprints (radius 2, 2048 bits)."""
+
+    direction = "maximize"
+
+    def __init__(self, target: str, *, radius: int = 2, n_bits: int = 2048) -> None:
+        mol = to_mol(target) if isinstance(target, str) else None
+        if mol is None:
+            raise ObjectiveError(
+                f"similarity target {target!r} is not a valid SMILES; give one such as "
+                "similarity(target=CC(=O)Oc1ccccc1C(=O)O)"
+            )
+        self.target = canonical(mol) or target
+        self.radius = int(radius)
+        self.n_bits = int(n_bits)
+        self._gen = rdFingerprintGenerator.GetMorganGenerator(radius=self.radius, fpSize=self.n_bits)
+        self._target_fp = self._gen.GetFingerprint(mol)
+        self.name = "similarity"
+        self.description = (
+            f"Tanimoto similarity (Morgan radius {self.radius}, {self.n_bits} bits) "
+            f"to the target molecule {self.target}"
+        )
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"target": self.target, "radius": self.radius, "n_bits": self.n_bits}
+
+    def __call__(self, smiles: Sequence[str]) -> np.ndarray:
+        out = np.full(len(smiles), np.nan)
+        mols = [to_mol(s) for s in smiles]
+        ok = [i for i, m in enumerate(mols) if m is not None]
+        fps = [self._gen.GetFingerprint(mols[i]) for i in ok]
+        if fps:
+            out[ok] = DataStructs.BulkTanimotoSimilarity(self._target_fp, fps)
+        return out

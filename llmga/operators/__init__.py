@@ -1,0 +1,18 @@
+"""Variation operators: the batched seam between the engine and whatever proposes children."""
+
+from __future__ import annotations
+
+from llmga.operators._base import Operator, Parent, VariationContext
+from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter, crossover, mutate, ring_ok
+
+__all__ = [
+    "GraphCrossover",
+    "GraphMutation",
+    "MoleculeFilter",
+    "Operator",
+    "Parent",
+    "VariationContext",
+    "crossover",
+    "mutate",
+    "ring_ok",
+]

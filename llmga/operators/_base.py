@@ -1,0 +1,81 @@
+"""The variation seam: operators turn groups of parents into children, a generation at a time."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Operator", "Parent", "VariationContext"]
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A parent molecule as operators see it: canonical SMILES, its score and its call number.
+
+    ``call`` is the 1-based index of the oracle call that scored it (0 when it
+    was never scored, e.g. an intermediate child being mutated).
+    """
+
+    smiles: str
+    score: float = math.nan
+    call: int = 0
+
+
+@dataclass(frozen=True)
+class VariationContext:
+    """What an operator may want to know about the run when it proposes children.
+
+    LLM operators put these into prompts; graph operators ignore them.
+    """
+
+    objective: str = ""
+    description: str = ""
+    direction: str = "maximize"
+    best_score: float = math.nan
+    generation: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Operator(ABC):
+    """A batched variation operator (crossover, mutation, or anything in between).
+
+    Contract:
+
+    * ``arity`` is the number of parents in each group (2 for crossover, 1
+      for mutation); ``children_per_group`` is how many children it returns
+      for each group (an LLM may propose several per prompt).
+    * :meth:`apply` receives **all** parent groups of one generation at once
+      and returns one list per group, in the same order, of length
+      ``children_per_group``; an entry is a SMILES string or ``None`` where
+      that child could not be made. Batch-level work (one model call for the
+      whole generation) belongs inside :meth:`apply`.
+    * Randomness comes only from ``rng``: with the same groups and the same
+      generator state, a deterministic operator returns the same children.
+    * Children are untrusted: the engine parses, canonicalises and filters
+      them; an operator need not, but should not return its parents.
+    """
+
+    name: str = "operator"
+    arity: int = 1
+    children_per_group: int = 1
+
+    @abstractmethod
+    def apply(
+        self,
+        groups: Sequence[Sequence[Parent]],
+        rng: np.random.Generator,
+        context: VariationContext,
+    ) -> list[list[str | None]]:
+        """Propose children for every group of parents; ``None`` where one failed."""
+
+    def card(self) -> dict[str, Any]:
+        """A JSON-serialisable description of this operator's settings."""
+        return {"name": self.name, "arity": self.arity, "children_per_group": self.children_per_group}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} arity={self.arity}>"

@@ -1,0 +1,348 @@
+"""Graph-based crossover and mutation after Jensen (Chem. Sci. 2019, 10, 3567).
+
+Crossover cuts each parent into two fragments — half the time across one
+acyclic single bond, half the time through a ring (two adjacent ring bonds, or
+the two ring bonds around a branching ring atom) — and joins a fragment of
+one parent to a fragment of the other. Mutation applies one of seven
+reaction-SMARTS edits: insert atom, change bond order, delete ring bond, add
+ring, delete atom, change atom, append atom, with the paper's probabilities.
+Every child must pass Jensen's filters: it sanitises, has more than five atoms
+and fewer than a size drawn from N(size_mean, size_std) (39.15 ± 3.50 fits
+ZINC, as in PMO), and has no allene in a ring, no ring larger than six and no
+double bond inside a three- or four-membered ring.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from rdkit import Chem
+from rdkit.Chem import AllChem, rdChemReactions
+
+from llmga.chem import quiet_rdkit, to_mol, to_smiles
+from llmga.operators._base import Operator, Parent, VariationContext
+
+__all__ = ["GraphCrossover", "GraphMutation", "MoleculeFilter", "crossover", "mutate", "ring_ok"]
+
+_MAX_TRIES = 10
+
+
+@functools.cache
+def _smarts(text: str) -> Chem.Mol:
+    return Chem.MolFromSmarts(text)
+
+
+@functools.cache
+def _reaction(text: str) -> rdChemReactions.ChemicalReaction:
+    return AllChem.ReactionFromSmarts(text)
+
+
+def _pick(items: Sequence[Any], rng: np.random.Generator) -> Any:
+    return items[int(rng.integers(len(items)))]
+
+
+def ring_ok(mol: Chem.Mol) -> bool:
+    """Jensen's ring check: no ring allene, no ring above six atoms, no double bond in a 3/4-ring."""
+    if not mol.HasSubstructMatch(_smarts("[R]")):
+        return True
+    if mol.HasSubstructMatch(_smarts("[R]=[R]=[R]")):
+        return False
+    if max(len(r) for r in mol.GetRingInfo().AtomRings()) > 6:
+        return False
+    return not mol.HasSubstructMatch(_smarts("[r3,r4]=[r3,r4]"))
+
+
+class MoleculeFilter:
+    """Jensen's size window: sanitisable, more than 5 atoms, fewer than N(mean, std) atoms."""
+
+    def __init__(self, size_mean: float = 39.15, size_std: float = 3.50) -> None:
+        self.size_mean = size_mean
+        self.size_std = size_std
+
+    def size_ok(self, mol: Chem.Mol, rng: np.random.Generator) -> bool:
+        """Sanitise ``mol`` in place and check its heavy-atom count against a random cap."""
+        try:
+            Chem.SanitizeMol(mol)
+        except (ValueError, RuntimeError):
+            return False
+        cap = self.size_std * rng.standard_normal() + self.size_mean
+        return 5 < mol.GetNumAtoms() < cap
+
+    def __call__(self, mol: Chem.Mol, rng: np.random.Generator) -> bool:
+        return self.size_ok(mol, rng) and ring_ok(mol)
+
+
+# ----------------------------------------------------------------- crossover
+
+_ACYCLIC_SINGLE = "[*]-;!@[*]"
+_RING_CHAIN = "[R]@[R]@[R]@[R]"
+_RING_BRANCH = "[R]@[R;!D2]@[R]"
+_JOIN_ACYCLIC = "[*:1]-[1*].[1*]-[*:2]>>[*:1]-[*:2]"
+_JOIN_RING_FIRST = ("[*:1]~[1*].[1*]~[*:2]>>[*:1]-[*:2]", "[*:1]~[1*].[1*]~[*:2]>>[*:1]=[*:2]")
+_JOIN_RING_CLOSE = ("([*:1]~[1*].[1*]~[*:2])>>[*:1]-[*:2]", "([*:1]~[1*].[1*]~[*:2])>>[*:1]=[*:2]")
+
+
+def _fragments(mol: Chem.Mol, bonds: list[int]) -> tuple[Chem.Mol, ...] | None:
+    labels = [(1, 1)] * len(bonds)
+    pieces = Chem.FragmentOnBonds(mol, bonds, addDummies=True, dummyLabels=labels)
+    try:
+        return tuple(Chem.GetMolFrags(pieces, asMols=True, sanitizeFrags=True))
+    except (ValueError, RuntimeError):
+        return None
+
+
+def _cut_acyclic(mol: Chem.Mol, rng: np.random.Generator) -> tuple[Chem.Mol, ...] | None:
+    matches = mol.GetSubstructMatches(_smarts(_ACYCLIC_SINGLE))
+    if not matches:
+        return None
+    a, b = _pick(matches, rng)
+    return _fragments(mol, [mol.GetBondBetweenAtoms(a, b).GetIdx()])
+
+
+def _cut_ring(mol: Chem.Mol, rng: np.random.Generator) -> tuple[Chem.Mol, ...] | None:
+    for _ in range(_MAX_TRIES):
+        if rng.random() < 0.5:
+            matches = mol.GetSubstructMatches(_smarts(_RING_CHAIN))
+            if not matches:
+                return None
+            m = _pick(matches, rng)
+            pairs = ((m[0], m[1]), (m[2], m[3]))
+        else:
+            matches = mol.GetSubstructMatches(_smarts(_RING_BRANCH))
+            if not matches:
+                return None
+            m = _pick(matches, rng)
+            pairs = ((m[0], m[1]), (m[1], m[2]))
+        bonds = [mol.GetBondBetweenAtoms(x, y).GetIdx() for x, y in pairs]
+        frags = _fragments(mol, bonds)
+        if frags is None:
+            return None
+        if len(frags) == 2:
+            return frags
+    return None
+
+
+def _cross_acyclic(a: Chem.Mol, b: Chem.Mol, rng: np.random.Generator, ok: MoleculeFilter) -> Chem.Mol | None:
+    join = _reaction(_JOIN_ACYCLIC)
+    for _ in range(_MAX_TRIES):
+        fa, fb = _cut_acyclic(a, rng), _cut_acyclic(b, rng)
+        if fa is None or fb is None:
+            return None
+        children = [join.RunReactants((x, y))[0][0] for x in fa for y in fb]
+        children = [c for c in children if ok.size_ok(c, rng)]
+        if children:
+            return _pick(children, rng)
+    return None
+
+
+def _cross_ring(a: Chem.Mol, b: Chem.Mol, rng: np.random.Generator, ok: MoleculeFilter) -> Chem.Mol | None:
+    ring = _smarts("[R]")
+    if not (a.HasSubstructMatch(ring) or b.HasSubstructMatch(ring)):
+        return None
+    for _ in range(_MAX_TRIES):
+        fa, fb = _cut_ring(a, rng), _cut_ring(b, rng)
+        if fa is None or fb is None:
+            return None
+        # First join one dummy pair between the fragments, then close the second.
+        opened = [
+            product[0]
+            for smarts in _JOIN_RING_FIRST
+            for x in fa
+            for y in fb
+            for product in _reaction(smarts).RunReactants((x, y))[:1]
+        ]
+        opened = [m for m in opened if ok.size_ok(m, rng)]
+        closed = [
+            product[0]
+            for smarts in _JOIN_RING_CLOSE
+            for m in opened
+            for product in _reaction(smarts).RunReactants((m,))
+        ]
+        closed = [m for m in closed if ok(m, rng)]
+        if closed:
+            return _pick(closed, rng)
+    return None
+
+
+def _kekulized(smiles: str) -> Chem.Mol | None:
+    mol = to_mol(smiles)
+    if mol is None:
+        return None
+    mol = Chem.Mol(mol)
+    try:
+        Chem.Kekulize(mol, clearAromaticFlags=True)
+    except (ValueError, RuntimeError):
+        pass
+    return mol
+
+
+def crossover(
+    parent_a: str, parent_b: str, rng: np.random.Generator, ok: MoleculeFilter | None = None
+) -> str | None:
+    """One crossover child of two parent SMILES (canonical SMILES), or ``None``.
+
+    Acyclic and ring cuts are chosen 50/50 on each of up to ten attempts; a
+    child identical to either parent is rejected.
+    """
+    ok = ok or MoleculeFilter()
+    with quiet_rdkit():
+        a, b = _kekulized(parent_a), _kekulized(parent_b)
+        if a is None or b is None:
+            return None
+        parents = {to_smiles(to_mol(parent_a)), to_smiles(to_mol(parent_b))}
+        for _ in range(_MAX_TRIES):
+            cross = _cross_acyclic if rng.random() <= 0.5 else _cross_ring
+            child = cross(a, b, rng, ok)
+            smiles = to_smiles(child)
+            if smiles is not None and smiles not in parents:
+                return smiles
+    return None
+
+
+# ------------------------------------------------------------------ mutation
+
+_ELEMENTS = ("#6", "#7", "#8", "#9", "#16", "#17", "#35")
+_ELEMENT_P = (0.15, 0.15, 0.14, 0.14, 0.14, 0.14, 0.14)
+_BOND_ORDER_P = (0.60, 0.35, 0.05)  # single, double, triple
+
+
+def _insert_atom(mol: Chem.Mol, rng: np.random.Generator) -> str:
+    order = rng.choice(3, p=_BOND_ORDER_P)
+    if order == 0:
+        return f"[*:1]~[*:2]>>[*:1]{_pick(('C', 'N', 'O', 'S'), rng)}[*:2]"
+    if order == 1:
+        return f"[*;!H0:1]~[*:2]>>[*:1]={_pick(('C', 'N'), rng)}-[*:2]"
+    return "[*;!R;!H1;!H0:1]~[*:2]>>[*:1]#C-[*:2]"
+
+
+def _change_bond_order(mol: Chem.Mol, rng: np.random.Generator) -> str:
+    options = (
+        "[*:1]!-[*:2]>>[*:1]-[*:2]",
+        "[*;!H0:1]-[*;!H0:2]>>[*:1]=[*:2]",
+        "[*:1]#[*:2]>>[*:1]=[*:2]",
+        "[*;!R;!H1;!H0:1]~[*:2]>>[*:1]#[*:2]",
+    )
+    return str(options[rng.choice(4, p=(0.45, 0.45, 0.05, 0.05))])
+
+
+def _delete_ring_bond(mol: Chem.Mol, rng: np.random.Generator) -> str:
+    return "[*:1]@[*:2]>>([*:1].[*:2])"
+
+
+def _add_ring(mol: Chem.Mol, rng: np.random.Generator) -> str:
+    options = (
+        "[*;!r;!H0:1]~[*;!r:2]~[*;!r;!H0:3]>>[*:1]1~[*:2]~[*:3]1",
+        "[*;!r;!H0:1]~[*!r:2]~[*!r:3]~[*;!r;!H0:4]>>[*:1]1~[*:2]~[*:3]~[*:4]1",
+        "[*;!r;!H0:1]~[*!r:2]~[*:3]~[*:4]~[*;!r;!H0:5]>>[*:1]1~[*:2]~[*:3]~[*:4]~[*:5]1",
+        "[*;!r;!H0:1]~[*!r:2]~[*:3]~[*:4]~[*!r:5]~[*;!r;!H0:6]>>[*:1]1~[*:2]~[*:3]~[*:4]~[*:5]~[*:6]1",
+    )
+    return str(options[rng.choice(4, p=(0.05, 0.05, 0.45, 0.45))])
+
+
+def _delete_atom(mol: Chem.Mol, rng: np.random.Generator) -> str:
+    options = (
+        "[*:1]~[D1:2]>>[*:1]",
+        "[*:1]~[D2:2]~[*:3]>>[*:1]-[*:3]",
+        "[*:1]~[D3:2](~[*;!H0:3])~[*:4]>>[*:1]-[*:3]-[*:4]",
+        "[*:1]~[D4:2](~[*;!H0:3])(~[*;!H0:4])~[*:5]>>[*:1]-[*:3]-[*:4]-[*:5]",
+        "[*:1]~[D4:2](~[*;!H0;!H1:3])(~[*:4])~[*:5]>>[*:1]-[*:3](-[*:4])-[*:5]",
+    )
+    return str(options[rng.choice(5, p=(0.25, 0.25, 0.25, 0.1875, 0.0625))])
+
+
+def _change_atom(mol: Chem.Mol, rng: np.random.Generator) -> str | None:
+    present = [i for i, e in enumerate(_ELEMENTS) if mol.HasSubstructMatch(_smarts(f"[{e}]"))]
+    if not present:
+        return None
+    p = np.array([_ELEMENT_P[i] for i in present])
+    old = _ELEMENTS[present[rng.choice(len(present), p=p / p.sum())]]
+    others = [i for i, e in enumerate(_ELEMENTS) if e != old]
+    q = np.array([_ELEMENT_P[i] for i in others])
+    new = _ELEMENTS[others[rng.choice(len(others), p=q / q.sum())]]
+    return f"[{old}:1]>>[{new}:1]"
+
+
+def _append_atom(mol: Chem.Mol, rng: np.random.Generator) -> str:
+    order = rng.choice(3, p=_BOND_ORDER_P)
+    if order == 0:
+        return f"[*;!H0:1]>>[*:1]-{_pick(('C', 'N', 'O', 'F', 'S', 'Cl', 'Br'), rng)}"
+    if order == 1:
+        return f"[*;!H0;!H1:1]>>[*:1]={_pick(('C', 'N', 'O'), rng)}"
+    return f"[*;H3:1]>>[*:1]#{_pick(('C', 'N'), rng)}"
+
+
+# (edit, probability) in the order of Jensen's paper.
+MUTATIONS: tuple[tuple[Callable[[Chem.Mol, np.random.Generator], str | None], float], ...] = (
+    (_insert_atom, 0.15),
+    (_change_bond_order, 0.14),
+    (_delete_ring_bond, 0.14),
+    (_add_ring, 0.14),
+    (_delete_atom, 0.14),
+    (_change_atom, 0.14),
+    (_append_atom, 0.15),
+)
+_MUTATION_P = np.array([p for _, p in MUTATIONS])
+
+
+def mutate(parent: str, rng: np.random.Generator, ok: MoleculeFilter | None = None) -> str | None:
+    """One mutant of ``parent`` (canonical SMILES) that differs from it, or ``None``."""
+    ok = ok or MoleculeFilter()
+    with quiet_rdkit():
+        mol = _kekulized(parent)
+        if mol is None:
+            return None
+        original = to_smiles(to_mol(parent))
+        for _ in range(_MAX_TRIES):
+            edit = MUTATIONS[rng.choice(len(MUTATIONS), p=_MUTATION_P)][0]
+            smarts = edit(mol, rng)
+            if smarts is None:
+                continue
+            products = [p[0] for p in _reaction(smarts).RunReactants((mol,))]
+            products = [m for m in products if ok(m, rng)]
+            if products:
+                smiles = to_smiles(_pick(products, rng))
+                if smiles is not None and smiles != original:
+                    return smiles
+    return None
+
+
+# ----------------------------------------------------------------- operators
+
+
+class GraphCrossover(Operator):
+    """Jensen's graph crossover as a batched two-parent operator (one child per pair)."""
+
+    name = "graph_crossover"
+    arity = 2
+
+    def __init__(self, size_mean: float = 39.15, size_std: float = 3.50) -> None:
+        self.filter = MoleculeFilter(size_mean, size_std)
+
+    def apply(
+        self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
+    ) -> list[list[str | None]]:
+        return [[crossover(a.smiles, b.smiles, rng, self.filter)] for a, b in groups]
+
+    def card(self) -> dict[str, Any]:
+        return super().card() | {"size_mean": self.filter.size_mean, "size_std": self.filter.size_std}
+
+
+class GraphMutation(Operator):
+    """Jensen's graph mutation as a batched one-parent operator (one child per parent)."""
+
+    name = "graph_mutation"
+    arity = 1
+
+    def __init__(self, size_mean: float = 39.15, size_std: float = 3.50) -> None:
+        self.filter = MoleculeFilter(size_mean, size_std)
+
+    def apply(
+        self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
+    ) -> list[list[str | None]]:
+        return [[mutate(p.smiles, rng, self.filter)] for (p,) in groups]
+
+    def card(self) -> dict[str, Any]:
+        return super().card() | {"size_mean": self.filter.size_mean, "size_std": self.filter.size_std}

@@ -1,0 +1,105 @@
+"""The result of a run, read from its folder: DataFrames and the best molecules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from llmga.config import Config
+from llmga.errors import LLMGAError
+from llmga.store import (
+    CONFIG_FILE,
+    EVALUATIONS_FILE,
+    GENERATIONS_FILE,
+    RUN_FILE,
+    SUMMARY_FILE,
+)
+
+__all__ = ["RunResult", "load"]
+
+
+class RunResult:
+    """A finished (or interrupted) run.
+
+    ``evaluations`` holds every oracle call in call order (``call``,
+    ``smiles``, ``score``, ``generation``, ``operator``, ``parents``);
+    ``history`` one row per generation; ``summary`` the PMO metrics and why
+    the run stopped; :meth:`best` the top molecules.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.config = Config.from_json(self.path / CONFIG_FILE)
+        self.run_info: dict[str, Any] = _read_json(self.path / RUN_FILE)
+        summary_path = self.path / SUMMARY_FILE
+        self.summary: dict[str, Any] = _read_json(summary_path) if summary_path.exists() else {}
+        self._evaluations: pd.DataFrame | None = None
+        self._history: pd.DataFrame | None = None
+
+    @property
+    def direction(self) -> str:
+        return str(self.run_info.get("objective", {}).get("direction", "maximize"))
+
+    @property
+    def evaluations(self) -> pd.DataFrame:
+        if self._evaluations is None:
+            self._evaluations = pd.read_csv(
+                self.path / EVALUATIONS_FILE,
+                dtype={"smiles": str, "operator": str, "parents": str},
+                keep_default_na=False,
+                na_values={"score": [""]},
+            )
+        return self._evaluations
+
+    @property
+    def history(self) -> pd.DataFrame:
+        if self._history is None:
+            path = self.path / GENERATIONS_FILE
+            self._history = pd.read_csv(path) if path.exists() else pd.DataFrame()
+        return self._history
+
+    def to_frame(self) -> pd.DataFrame:
+        """A copy of every evaluation, in call order."""
+        return self.evaluations.copy()
+
+    def best(self, n: int = 10) -> pd.DataFrame:
+        """The ``n`` best scored molecules (best first; NaN scores excluded)."""
+        df = self.evaluations.dropna(subset=["score"])
+        ascending = self.direction == "minimize"
+        return df.sort_values(["score", "call"], ascending=[ascending, True]).head(n).reset_index(drop=True)
+
+    @property
+    def best_smiles(self) -> str | None:
+        top = self.best(1)
+        return None if top.empty else str(top.loc[0, "smiles"])
+
+    @property
+    def best_score(self) -> float | None:
+        top = self.best(1)
+        return None if top.empty else float(top.loc[0, "score"])
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"<RunResult {self.config.objective!r} calls={s.get('calls', len(self.evaluations))} "
+            f"best={self.best_score} top10_auc={s.get('top10_auc')} path={str(self.path)!r}>"
+        )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def load(path: str | Path) -> RunResult:
+    """Open a run folder written by :func:`llmga.optimize` or ``llmga optimize``."""
+    p = Path(path)
+    if not (p / CONFIG_FILE).exists() or not (p / EVALUATIONS_FILE).exists():
+        raise LLMGAError(
+            f"{str(path)!r} is not a run folder (it lacks {CONFIG_FILE} or {EVALUATIONS_FILE}); "
+            "give a folder made by `llmga optimize`, e.g. runs/logp-20260101-120000-s0"
+        )
+    return RunResult(p)

@@ -1,0 +1,29 @@
+"""Run folders: what a run writes, and how it is read back."""
+
+from __future__ import annotations
+
+from llmga.store._run_folder import (
+    BEST_FILE,
+    CONFIG_FILE,
+    EVALUATION_COLUMNS,
+    EVALUATIONS_FILE,
+    GENERATIONS_FILE,
+    POPULATION_FILE,
+    RUN_FILE,
+    SUMMARY_FILE,
+    RunFolder,
+    default_run_dir,
+)
+
+__all__ = [
+    "BEST_FILE",
+    "CONFIG_FILE",
+    "EVALUATIONS_FILE",
+    "EVALUATION_COLUMNS",
+    "GENERATIONS_FILE",
+    "POPULATION_FILE",
+    "RUN_FILE",
+    "SUMMARY_FILE",
+    "RunFolder",
+    "default_run_dir",
+]
