@@ -119,14 +119,14 @@ def optimize(
     return load(out)
 
 
-def _finish(folder: RunFolder, ga: GeneticAlgorithm, result: EngineResult | None, status: str, error: str | None) -> None:
+def _finish(
+    folder: RunFolder, ga: GeneticAlgorithm, result: EngineResult | None, status: str, error: str | None
+) -> None:
     """Write best molecules, final population and summary (also after a failure)."""
     evaluations = ga.oracle.records
     direction = ga.direction
     sign = -1.0 if direction == "maximize" else 1.0
-    scored = sorted(
-        (e for e in evaluations if not math.isnan(e.score)), key=lambda e: (sign * e.score, e.call)
-    )[:100]
+    scored = sorted((e for e in evaluations if not math.isnan(e.score)), key=lambda e: (sign * e.score, e.call))[:100]
     columns = ["rank", "smiles", "score", "call", "generation", "operator"]
     folder.write_table(
         BEST_FILE, columns, [(i + 1, e.smiles, e.score, e.call, e.generation, e.operator) for i, e in enumerate(scored)]

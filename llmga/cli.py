@@ -135,7 +135,8 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
     if args.quiet:
         console.print(
             f"{result.path}  best {_fmt(s.get('best_score'))}  top-10 {_fmt(s.get('top10_mean'))}  "
-            f"top-10 AUC {_fmt(s.get('top10_auc'))}  calls {s.get('calls')}"
+            f"top-10 AUC {_fmt(s.get('top10_auc'))}  calls {s.get('calls')}",
+            soft_wrap=True,
         )
         return 0
     table = Table(title=f"Top molecules — {config.objective} ({result.direction})")
@@ -144,12 +145,16 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
             table.add_column(col, overflow="fold")  # whole SMILES, never truncated: users copy them
         else:
             table.add_column(col, justify="right" if col in ("rank", "score", "call") else "left", no_wrap=True)
-    for i, row in result.best(10).iterrows():
-        table.add_row(str(i + 1), _fmt(float(row["score"])), str(row["smiles"]), str(row["call"]), str(row["operator"]))
+    top = result.best(10)
+    rows = zip(
+        top["score"].tolist(), top["smiles"].tolist(), top["call"].tolist(), top["operator"].tolist(), strict=True
+    )
+    for rank, (score, smiles, call, operator) in enumerate(rows, start=1):
+        table.add_row(str(rank), _fmt(float(score)), str(smiles), str(call), str(operator))
     console.print(table)
     metrics = Table(title="PMO metrics", show_header=False)
     metrics.add_column("metric")
-    metrics.add_column("value", justify="right")
+    metrics.add_column("value", justify="right", overflow="fold")
     for label, key in (
         ("Top-1 AUC", "top1_auc"),
         ("Top-10 AUC", "top10_auc"),
@@ -191,7 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     warnings.simplefilter("default")
     with warnings.catch_warnings():
-        warnings.showwarning = lambda message, category, *a, **k: err.print(f"[yellow]warning:[/] {message}", soft_wrap=True)
+        warnings.showwarning = lambda message, category, *a, **k: err.print(
+            f"[yellow]warning:[/] {message}", soft_wrap=True
+        )
         try:
             if args.command == "optimize":
                 return _cmd_optimize(args, console)

@@ -88,7 +88,10 @@ class Config:
         if self.direction not in (None, "maximize", "minimize"):
             raise bad("direction", "choose maximize or minimize")
         if not self.size_std >= 0 or not self.size_mean > 5:
-            raise bad("size_mean" if not self.size_mean > 5 else "size_std", "give a heavy-atom cap above 5 and a non-negative spread")
+            raise bad(
+                "size_mean" if not self.size_mean > 5 else "size_std",
+                "give a heavy-atom cap above 5 and a non-negative spread",
+            )
         if self.seed < 0:
             raise bad("seed", "give a non-negative integer")
 
@@ -103,9 +106,7 @@ class Config:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ConfigError(
-                f"unknown configuration key {unknown[0]!r}; valid keys: {', '.join(sorted(names))}"
-            )
+            raise ConfigError(f"unknown configuration key {unknown[0]!r}; valid keys: {', '.join(sorted(names))}")
         return cls(**data)
 
     @classmethod
@@ -117,7 +118,6 @@ class Config:
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
         if unknown:
             raise ConfigError(
-                f"unknown option {unknown[0]!r}; valid options: "
-                + ", ".join(f.name for f in dataclasses.fields(self))
+                f"unknown option {unknown[0]!r}; valid options: " + ", ".join(f.name for f in dataclasses.fields(self))
             )
         return dataclasses.replace(self, **changes)

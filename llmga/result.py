@@ -79,7 +79,7 @@ class RunResult:
     @property
     def best_score(self) -> float | None:
         top = self.best(1)
-        return None if top.empty else float(top.loc[0, "score"])
+        return None if top.empty else float(top["score"].iloc[0])
 
     def __repr__(self) -> str:
         s = self.summary

@@ -12,7 +12,7 @@ from pathlib import Path
 from llmga.chem import canonical
 from llmga.errors import InitPopulationError
 
-__all__ = ["InitFileWarning", "ZINC250K_PATH", "read_smiles_file", "zinc250k"]
+__all__ = ["ZINC250K_PATH", "InitFileWarning", "read_smiles_file", "zinc250k"]
 
 ZINC250K_PATH = Path(__file__).with_name("zinc250k.smi.gz")
 _SUFFIXES = (".smi", ".txt", ".csv", ".smiles")
@@ -91,7 +91,9 @@ def read_smiles_file(path: str | Path) -> list[str]:
     """
     p = Path(path).expanduser()
     if not p.exists():
-        raise InitPopulationError(f"init file {str(path)!r} does not exist; check the path or leave --init out to use ZINC 250k")
+        raise InitPopulationError(
+            f"init file {str(path)!r} does not exist; check the path or leave --init out to use ZINC 250k"
+        )
     if p.is_dir():
         raise InitPopulationError(f"init file {str(path)!r} is a folder; give a .smi/.txt/.csv file")
     stem = p.name[:-3] if p.name.endswith(".gz") else p.name

@@ -204,7 +204,9 @@ class GeneticAlgorithm:
         )
 
     @staticmethod
-    def _apply(op: Operator, groups: list[list[Parent]], rng: np.random.Generator, ctx: VariationContext) -> list[list[str | None]]:
+    def _apply(
+        op: Operator, groups: list[list[Parent]], rng: np.random.Generator, ctx: VariationContext
+    ) -> list[list[str | None]]:
         out = op.apply(groups, rng, ctx)
         if not isinstance(out, list) or len(out) != len(groups):
             got = len(out) if isinstance(out, list) else type(out).__name__

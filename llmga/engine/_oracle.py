@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -79,9 +78,9 @@ class Oracle:
         """Return the evaluation of each candidate, scoring only the new ones that fit the budget."""
         new: dict[str, Candidate] = {}
         for cand in candidates:
-            if cand.smiles in self.cache:
+            if cand.smiles in self.cache or cand.smiles in new:
                 self.cache_hits += 1
-            elif cand.smiles not in new and len(new) < self.remaining:
+            elif len(new) < self.remaining:
                 new[cand.smiles] = cand
         if new:
             batch = list(new)
@@ -103,7 +102,7 @@ class Oracle:
             values = self.objective(batch)
         except ObjectiveError:
             raise
-        except Exception as exc:  # noqa: BLE001 - find and name the molecule that broke it
+        except Exception as exc:
             culprit = self._find_culprit(batch)
             where = f"on molecule {culprit!r}" if culprit else f"on a batch of {len(batch)} molecules"
             raise ObjectiveError(
@@ -119,5 +118,3 @@ class Oracle:
             except Exception:  # noqa: BLE001
                 return smi
         return None
-
-

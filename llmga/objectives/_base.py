@@ -6,7 +6,7 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 from rdkit import Chem
@@ -30,10 +30,8 @@ DIRECTIONS: tuple[Direction, ...] = ("maximize", "minimize")
 def check_direction(direction: str) -> Direction:
     """Return ``direction`` if it is ``maximize`` or ``minimize``, else raise."""
     if direction not in DIRECTIONS:
-        raise ObjectiveError(
-            f"direction {direction!r} is not valid: use 'maximize' or 'minimize'"
-        )
-    return cast(Direction, direction)
+        raise ObjectiveError(f"direction {direction!r} is not valid: use 'maximize' or 'minimize'")
+    return "maximize" if direction == "maximize" else "minimize"
 
 
 class Objective(ABC):
@@ -104,33 +102,37 @@ def _as_float(value: object, smiles: str, name: str) -> float:
     return float(value)
 
 
-class FunctionObjective(Objective):
-    """Adapter: a per-molecule function ``f(smiles: str) -> float`` as a batched objective.
-
-    ``None`` and ``NaN`` returns become NaN. An exception raised by ``f`` is
-    re-raised as :class:`~llmga.errors.ObjectiveError` naming the molecule.
-    """
+class _FunctionAdapter(Objective):
+    """Shared set-up of the adapters: name and description default to the function's."""
 
     def __init__(
         self,
-        fn: Callable[[str], object],
+        fn: Callable[..., object],
         *,
         name: str | None = None,
         direction: str = "maximize",
         description: str | None = None,
     ) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "objective")
+        self.name = str(name or getattr(fn, "__name__", "objective"))
         self.direction = check_direction(direction)
         doc = (getattr(fn, "__doc__", None) or "").strip()
         self.description = description or (doc.splitlines()[0] if doc else self.name)
+
+
+class FunctionObjective(_FunctionAdapter):
+    """Adapter: a per-molecule function ``f(smiles: str) -> float`` as a batched objective.
+
+    ``None`` and ``NaN`` returns become NaN. An exception raised by ``f`` is
+    re-raised as :class:`~llmga.errors.ObjectiveError` naming the molecule.
+    """
 
     def __call__(self, smiles: Sequence[str]) -> np.ndarray:
         out = np.empty(len(smiles), dtype=float)
         for i, smi in enumerate(smiles):
             try:
                 value = self.fn(smi)
-            except Exception as exc:  # noqa: BLE001 - re-raised with the molecule named
+            except Exception as exc:
                 raise ObjectiveError(
                     f"objective {self.name!r} raised {type(exc).__name__}: {exc} "
                     f"on molecule {smi!r}; make it return None or NaN for molecules "
@@ -140,22 +142,8 @@ class FunctionObjective(Objective):
         return out
 
 
-class BatchFunctionObjective(Objective):
+class BatchFunctionObjective(_FunctionAdapter):
     """Adapter: a batched function ``f(list_of_smiles) -> array-like`` as an objective."""
-
-    def __init__(
-        self,
-        fn: Callable[[list[str]], object],
-        *,
-        name: str | None = None,
-        direction: str = "maximize",
-        description: str | None = None,
-    ) -> None:
-        self.fn = fn
-        self.name = name or getattr(fn, "__name__", "objective")
-        self.direction = check_direction(direction)
-        doc = (getattr(fn, "__doc__", None) or "").strip()
-        self.description = description or (doc.splitlines()[0] if doc else self.name)
 
     def __call__(self, smiles: Sequence[str]) -> np.ndarray:
         return check_scores(self.fn(list(smiles)), smiles, self.name)

@@ -15,6 +15,7 @@ import gzip
 import math
 import os
 import pickle
+from typing import Any
 
 from rdkit import Chem, RDConfig
 from rdkit.Chem import rdFingerprintGenerator, rdMolDescriptors
@@ -49,7 +50,7 @@ def _fragment_scores() -> dict[int, float]:
 
 
 @functools.cache
-def _morgan2() -> rdFingerprintGenerator.FingeprintGenerator64:
+def _morgan2() -> Any:
     return rdFingerprintGenerator.GetMorganGenerator(radius=2)
 
 
@@ -62,7 +63,7 @@ def sa_score(mol: Chem.Mol) -> float:
     fragment /= max(n_env, 1)
 
     n_atoms = mol.GetNumAtoms()
-    n_stereo = len(Chem.FindMolChiralCenters(mol, includeUnassigned=True))
+    n_stereo = len(Chem.FindMolChiralCenters(mol, includeUnassigned=True))  # type: ignore[no-untyped-call]
     n_spiro = rdMolDescriptors.CalcNumSpiroAtoms(mol)
     n_bridge = rdMolDescriptors.CalcNumBridgeheadAtoms(mol)
     has_macrocycle = any(len(ring) > 8 for ring in mol.GetRingInfo().AtomRings())

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 from rdkit import Chem, DataStructs
-from rdkit.Chem import Crippen, Descriptors, QED, rdFingerprintGenerator, rdMolDescriptors
+from rdkit.Chem import QED, Crippen, Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
 from llmga.chem import canonical, to_mol
 from llmga.errors import ObjectiveError
@@ -41,7 +41,7 @@ def _long_ring_penalty(mol: Chem.Mol) -> float:
 def penalized_logp(mol: Chem.Mol) -> float:
     """logP − SA − long-ring penalty, each term standardised over ZINC 250k."""
     terms = {
-        "logp": Crippen.MolLogP(mol),
+        "logp": Crippen.MolLogP(mol),  # type: ignore[attr-defined]  # RDKit stubs miss it
         "sa": -sa_score(mol),
         "cycle": -_long_ring_penalty(mol),
     }
@@ -50,11 +50,23 @@ def penalized_logp(mol: Chem.Mol) -> float:
 
 # name -> (function of a Mol, direction, one-line description)
 DESCRIPTORS: dict[str, tuple[Callable[[Chem.Mol], float], str, str]] = {
-    "logp": (Crippen.MolLogP, "maximize", "Crippen octanol-water partition coefficient logP (higher is more lipophilic)"),
+    "logp": (
+        Crippen.MolLogP,  # type: ignore[attr-defined]
+        "maximize",
+        "Crippen octanol-water partition coefficient logP (higher is more lipophilic)",
+    ),
     "qed": (QED.qed, "maximize", "Quantitative estimate of drug-likeness QED (Bickerton 2012), 0 to 1"),
     "sa": (sa_score, "minimize", "Synthetic accessibility score (Ertl 2009), 1 easy to 10 hard to make"),
-    "plogp": (penalized_logp, "maximize", "Penalized logP: logP minus SA score minus long-ring penalty, each standardised on ZINC 250k"),
-    "mw": (Descriptors.MolWt, "maximize", "Molecular weight in g/mol (average atomic masses)"),
+    "plogp": (
+        penalized_logp,
+        "maximize",
+        "Penalized logP: logP minus SA score minus long-ring penalty, each standardised on ZINC 250k",
+    ),
+    "mw": (
+        Descriptors.MolWt,  # type: ignore[attr-defined]
+        "maximize",
+        "Molecular weight in g/mol (average atomic masses)",
+    ),
     "tpsa": (rdMolDescriptors.CalcTPSA, "maximize", "Topological polar surface area in square angstroms (Ertl 2000)"),
 }
 

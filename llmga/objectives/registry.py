@@ -21,7 +21,7 @@ from llmga.errors import ObjectiveError
 from llmga.objectives._base import FunctionObjective, Objective, check_direction
 from llmga.objectives.rdkit import DESCRIPTORS, SimilarityObjective, descriptor_objective
 
-__all__ = ["Entry", "REGISTRY", "available", "get_objective", "parse_spec", "register"]
+__all__ = ["REGISTRY", "Entry", "available", "get_objective", "parse_spec", "register"]
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,7 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         key, sep, value = part.partition("=")
         if not sep or not key.strip().isidentifier():
             raise ObjectiveError(
-                f"argument {part!r} of objective {spec!r} is not key=value; "
-                f"write e.g. {name}(target=CCO)"
+                f"argument {part!r} of objective {spec!r} is not key=value; write e.g. {name}(target=CCO)"
             )
         kwargs[key.strip()] = _parse_value(value)
     return name, kwargs
@@ -139,22 +138,18 @@ def _suggest(name: str) -> str:
 def _build(name: str, entry: Entry, kwargs: dict[str, Any]) -> Objective:
     params = inspect.signature(entry.factory).parameters
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    valid = [
-        p for p, v in params.items() if v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY) and p != "n"
-    ]
+    valid = [p for p, v in params.items() if v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY) and p != "n"]
     unknown = [k for k in kwargs if k not in valid] if not accepts_any else []
     if unknown:
         takes = f"takes {', '.join(valid)}" if valid else "takes no arguments"
         raise ObjectiveError(f"objective {name!r} {takes}; got unknown argument {unknown[0]!r}")
     missing = [
-        p for p, v in params.items()
-        if v.default is v.empty and v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY)
-        and p not in kwargs and p != "n"
+        p
+        for p, v in params.items()
+        if v.default is v.empty and v.kind in (v.POSITIONAL_OR_KEYWORD, v.KEYWORD_ONLY) and p not in kwargs and p != "n"
     ]
     if missing:
-        raise ObjectiveError(
-            f"objective {name!r} needs argument {missing[0]!r}: write {name}({missing[0]}=...)"
-        )
+        raise ObjectiveError(f"objective {name!r} needs argument {missing[0]!r}: write {name}({missing[0]}=...)")
     return entry.factory(**kwargs)
 
 
@@ -175,7 +170,7 @@ def _load_file(path_text: str, attr: str) -> Objective:
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise ObjectiveError(f"objective file {path_text!r} does not exist; check the path (relative to {Path.cwd()})")
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
     module_name = f"llmga_user_objective_{digest}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
@@ -188,9 +183,14 @@ def _load_file(path_text: str, attr: str) -> Objective:
         del sys.modules[module_name]
         raise ObjectiveError(f"importing objective file {path_text!r} failed: {type(exc).__name__}: {exc}") from exc
     if not hasattr(module, attr):
-        names = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module_name]
+        names = [
+            n
+            for n, v in vars(module).items()
+            if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module_name
+        ]
         raise ObjectiveError(
-            f"objective file {path_text!r} has no function {attr!r}; it defines: {', '.join(names) or 'nothing callable'}"
+            f"objective file {path_text!r} has no function {attr!r}; "
+            f"it defines: {', '.join(names) or 'nothing callable'}"
         )
     return _from_attribute(getattr(module, attr), f"{path_text}:{attr}")
 

@@ -14,13 +14,14 @@ double bond inside a three- or four-membered ring.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from rdkit import Chem
-from rdkit.Chem import AllChem, rdChemReactions
+from rdkit.Chem import rdChemReactions
 
 from llmga.chem import quiet_rdkit, to_mol, to_smiles
 from llmga.operators._base import Operator, Parent, VariationContext
@@ -37,7 +38,7 @@ def _smarts(text: str) -> Chem.Mol:
 
 @functools.cache
 def _reaction(text: str) -> rdChemReactions.ChemicalReaction:
-    return AllChem.ReactionFromSmarts(text)
+    return rdChemReactions.ReactionFromSmarts(text)
 
 
 def _pick(items: Sequence[Any], rng: np.random.Generator) -> Any:
@@ -81,7 +82,7 @@ _ACYCLIC_SINGLE = "[*]-;!@[*]"
 _RING_CHAIN = "[R]@[R]@[R]@[R]"
 _RING_BRANCH = "[R]@[R;!D2]@[R]"
 _JOIN_ACYCLIC = "[*:1]-[1*].[1*]-[*:2]>>[*:1]-[*:2]"
-_JOIN_RING_FIRST = ("[*:1]~[1*].[1*]~[*:2]>>[*:1]-[*:2]", "[*:1]~[1*].[1*]~[*:2]>>[*:1]=[*:2]")
+_JOIN_RING_FIRST = "[*:1]~[1*].[1*]~[*:2]>>[*:1]=[*:2]"
 _JOIN_RING_CLOSE = ("([*:1]~[1*].[1*]~[*:2])>>[*:1]-[*:2]", "([*:1]~[1*].[1*]~[*:2])>>[*:1]=[*:2]")
 
 
@@ -146,19 +147,16 @@ def _cross_ring(a: Chem.Mol, b: Chem.Mol, rng: np.random.Generator, ok: Molecule
         fa, fb = _cut_ring(a, rng), _cut_ring(b, rng)
         if fa is None or fb is None:
             return None
-        # First join one dummy pair between the fragments, then close the second.
-        opened = [
-            product[0]
-            for smarts in _JOIN_RING_FIRST
-            for x in fa
-            for y in fb
-            for product in _reaction(smarts).RunReactants((x, y))[:1]
-        ]
-        opened = [m for m in opened if ok.size_ok(m, rng)]
+        # Join one dummy pair between the fragments, then close the second pair. As in
+        # Jensen's published code (and so PMO's Graph GA), only the double-bonded first
+        # join goes on to ring closure, and each closing reaction draws its own size cap.
+        first = _reaction(_JOIN_RING_FIRST)
+        opened = [product[0] for x in fa for y in fb for product in first.RunReactants((x, y))[:1]]
         closed = [
             product[0]
             for smarts in _JOIN_RING_CLOSE
             for m in opened
+            if ok.size_ok(m, rng)
             for product in _reaction(smarts).RunReactants((m,))
         ]
         closed = [m for m in closed if ok(m, rng)]
@@ -172,16 +170,12 @@ def _kekulized(smiles: str) -> Chem.Mol | None:
     if mol is None:
         return None
     mol = Chem.Mol(mol)
-    try:
+    with contextlib.suppress(ValueError, RuntimeError):
         Chem.Kekulize(mol, clearAromaticFlags=True)
-    except (ValueError, RuntimeError):
-        pass
     return mol
 
 
-def crossover(
-    parent_a: str, parent_b: str, rng: np.random.Generator, ok: MoleculeFilter | None = None
-) -> str | None:
+def crossover(parent_a: str, parent_b: str, rng: np.random.Generator, ok: MoleculeFilter | None = None) -> str | None:
     """One crossover child of two parent SMILES (canonical SMILES), or ``None``.
 
     Acyclic and ring cuts are chosen 50/50 on each of up to ten attempts; a

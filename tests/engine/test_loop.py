@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import pytest
+
+from llmga.config import Config
+from llmga.data import zinc250k
+from llmga.engine import GeneticAlgorithm, Recipe
+from llmga.errors import ObjectiveError, OperatorError
+from llmga.objectives import FunctionObjective, get_objective
+from llmga.operators import GraphMutation, Operator
+
+
+@pytest.fixture(scope="module")
+def pool() -> list[str]:
+    return zinc250k()[:2000]
+
+
+def run(objective, pool, **options):
+    config = Config(**{"budget": 400, "population": 30, "offspring": 20, "patience": 0, **options})
+    ga = GeneticAlgorithm(get_objective(objective), config, pool)
+    return ga, ga.run()
+
+
+def test_same_seed_gives_identical_runs(pool):
+    _, a = run("qed", pool, seed=11)
+    _, b = run("qed", pool, seed=11)
+    _, c = run("qed", pool, seed=12)
+    assert a.evaluations == b.evaluations  # same molecules, scores, order, provenance
+    assert [e.smiles for e in a.evaluations] != [e.smiles for e in c.evaluations]
+
+
+def test_budget_is_exact_and_no_molecule_is_scored_twice(pool):
+    calls = []
+
+    def counted(smiles):
+        calls.append(smiles)
+        return float(len(smiles))
+
+    _, result = run(FunctionObjective(counted), pool, budget=137)
+    assert len(result.evaluations) == 137 == len(calls)
+    assert len(set(calls)) == 137
+    assert result.stop_reason == "budget"
+    assert [e.call for e in result.evaluations] == list(range(1, 138))
+
+
+def test_logp_improves_far_beyond_the_initial_population(pool):
+    _, result = run("logp", pool, budget=600, seed=0)
+    init_best = max(e.score for e in result.evaluations if e.generation == 0)
+    assert result.hall_of_fame[0].score > init_best + 2.0
+    # Survivors are the best of everything scored so far.
+    top = sorted((e.score for e in result.evaluations), reverse=True)[:30]
+    assert [round(i.score, 9) for i in result.population] == [round(s, 9) for s in top]
+
+
+def test_minimised_objective_goes_down(pool):
+    _, result = run("sa", pool, budget=400, seed=1)
+    init = [e.score for e in result.evaluations if e.generation == 0]
+    assert result.hall_of_fame[0].score < min(init)
+    assert result.population[0].score == min(e.score for e in result.evaluations)
+    history = result.logbook.select("top10")
+    assert history[-1] < history[0]
+
+
+def test_patience_stops_a_run_that_cannot_improve(pool):
+    _, result = run(FunctionObjective(lambda s: 1.0), pool, budget=5000, patience=3)
+    assert result.stop_reason == "patience"
+    assert result.generations == 3
+    assert len(result.evaluations) < 5000
+
+
+def test_max_generations(pool):
+    _, result = run("qed", pool, budget=5000, max_generations=2)
+    assert result.stop_reason == "max_generations" and result.generations == 2
+    assert len(result.logbook) == 3  # generation 0 (initial) + 2
+
+
+def test_nan_scored_molecules_never_join_the_population(pool):
+    obj = FunctionObjective(lambda s: float("nan") if "N" in s else float(len(s)))
+    _, result = run(obj, pool, budget=200)
+    assert all("N" not in ind.smiles for ind in result.population)
+    assert any("N" in e.smiles for e in result.evaluations)
+
+
+def test_all_nan_initial_population_is_an_error(pool):
+    with pytest.raises(ObjectiveError, match=r"returned NaN for all 30 initial molecules"):
+        run(FunctionObjective(lambda s: None), pool)
+
+
+def test_invalid_children_never_reach_the_objective(pool):
+    class Garbage(Operator):
+        name = "garbage"
+        arity = 2
+        children_per_group = 3
+
+        def apply(self, groups, rng, context):
+            return [["not a smiles", None, "C1CC"] for _ in groups]
+
+    seen = []
+
+    def spy(smiles):
+        seen.append(smiles)
+        return 1.0
+
+    config = Config(budget=100, population=10, offspring=9, patience=2)
+    ga = GeneticAlgorithm(FunctionObjective(spy), config, pool, recipes=[Recipe(Garbage(), None)])
+    result = ga.run()
+    assert len(seen) == 10  # only the initial population was scored
+    assert result.logbook.select("valid")[1:] == [0, 0]
+    assert result.logbook.select("proposed")[1] == 9
+
+
+def test_operator_breaking_its_contract_is_named(pool):
+    class Short(Operator):
+        name = "short"
+        arity = 1
+
+        def apply(self, groups, rng, context):
+            return []
+
+    config = Config(budget=100, population=10, offspring=5)
+    ga = GeneticAlgorithm(get_objective("qed"), config, pool, recipes=[Recipe(None, Short())])
+    with pytest.raises(OperatorError, match=r"operator 'short' returned 0 child lists for 5 parent groups"):
+        ga.run()
+
+
+def test_recipes_share_each_generation_and_operators_see_whole_batches(pool):
+    class Recorder(Operator):
+        name = "recorder"
+        arity = 1
+        children_per_group = 4
+
+        def __init__(self):
+            self.batches = []
+
+        def apply(self, groups, rng, context):
+            self.batches.append(len(groups))
+            assert context.objective == "qed" and context.direction == "maximize"
+            return [[g[0].smiles] * 4 for g in groups]
+
+    rec = Recorder()
+    config = Config(budget=300, population=20, offspring=30, max_generations=3)
+    recipes = [Recipe(rec, None, share=1.0), Recipe(None, GraphMutation(), share=2.0)]
+    ga = GeneticAlgorithm(get_objective("qed"), config, pool, recipes=recipes)
+    result = ga.run()
+    # 1/3 of 30 children = 10 from the recorder, asked as ceil(10 / 4) = 3 groups per generation.
+    assert rec.batches == [3, 3, 3]
+    assert {e.operator for e in result.evaluations if e.generation > 0} <= {"graph_mutation"}
+    assert all(len(e.parents) == 1 for e in result.evaluations if e.generation > 0)
+
+
+def test_provenance_of_children(pool):
+    _, result = run("qed", pool, budget=200, mutation_rate=0.5, seed=3)
+    children = [e for e in result.evaluations if e.generation > 0]
+    assert {e.operator for e in children} == {"graph_crossover", "graph_crossover+graph_mutation"}
+    calls = {e.call for e in result.evaluations}
+    for e in children:
+        assert len(e.parents) == 2 and set(e.parents) <= calls and max(e.parents) < e.call
+
+
+def test_negative_scores_with_proportional_selection(pool):
+    # logP is often negative; proportional selection must still favour the best.
+    obj = FunctionObjective(lambda s: -float(len(s)))
+    _, result = run(obj, pool, budget=300, seed=5)
+    assert result.logbook.select("top10")[-1] > result.logbook.select("top10")[0]
+
+
+@pytest.mark.parametrize("selection", ["rank", "tournament"])
+def test_other_selections_run(pool, selection):
+    _, result = run("qed", pool, budget=150, selection=selection)
+    assert len(result.evaluations) == 150

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+import llmga
+from llmga.cli import build_parser, main
+from llmga.config import Config
+
+
+def test_every_config_field_is_a_flag_and_help_is_complete(capsys):
+    with pytest.raises(SystemExit):
+        main(["optimize", "--help"])
+    text = capsys.readouterr().out
+    for field in dataclasses.fields(Config):
+        assert "--" + field.name.replace("_", "-") in text
+    assert "--quiet" in text
+
+
+def test_flags_map_one_to_one_onto_config():
+    args = build_parser().parse_args(
+        ["optimize", "--objective", "qed", "--budget", "50", "--mutation-rate", "0.2", "--max-generations", "3"]
+    )
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "quiet")}
+    assert Config(**options) == Config(objective="qed", budget=50, mutation_rate=0.2, max_generations=3)
+
+
+def test_optimize_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        ["optimize", "--objective", "logp", "--budget", "150", "--population", "20", "--seed", "0", "--out", str(out)]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "Top-10 AUC" in text and "Top molecules" in text
+    flat = "".join(ch for ch in text if ch not in " \n│")
+    assert str(out).replace(" ", "") in flat
+    best = llmga.load(out).best(1)["smiles"].iloc[0]
+    assert best[:20] in flat
+    assert "…" not in text  # SMILES are folded onto more lines, never cut short
+    config = json.loads((out / "config.json").read_text())
+    assert config["budget"] == 150 and config["population"] == 20
+
+
+def test_quiet_prints_one_line(tmp_path, capsys):
+    assert main(["optimize", "--objective", "qed", "--budget", "40", "--quiet", "--out", str(tmp_path / "r")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and "top-10 AUC" in lines[0]
+
+
+def test_objectives_lists_names_and_descriptions(capsys):
+    assert main(["objectives"]) == 0
+    text = capsys.readouterr().out
+    for name in ("logp", "qed", "sa", "plogp", "mw", "tpsa", "similarity"):
+        assert name in text
+    assert "Synthetic accessibility" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["--objective", "lgop"], 1, "unknown objective 'lgop'; did you mean 'logp'"),
+        (["--budget", "0"], 2, "--budget 0 is not valid"),
+        (["--population", "1"], 2, "--population 1 is not valid"),
+        (["--objective", "missing.py:f"], 1, "objective file 'missing.py' does not exist"),
+        (["--objective", "no_such_module:f"], 1, "cannot import module 'no_such_module'"),
+        (["--init", "nope.smi"], 1, "init file 'nope.smi' does not exist"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path, capsys, argv, code, message):
+    assert main(["optimize", *argv, "--out", str(tmp_path / "r")]) == code
+    err = capsys.readouterr().err
+    assert message in " ".join(err.split())
+    assert not (tmp_path / "r").exists()
+
+
+def test_init_file_warning_is_shown(tmp_path, capsys, init_file):
+    bad = tmp_path / "mixed.smi"
+    bad.write_text(init_file.read_text() + "garbage\n")
+    assert main(["optimize", "--init", str(bad), "--budget", "20", "--quiet", "--out", str(tmp_path / "r")]) == 0
+    assert "skipped 1 invalid SMILES on line(s) 9" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    proc = subprocess.run([sys.executable, "-m", "llmga", "--help"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "optimize" in proc.stdout

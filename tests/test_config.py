@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from llmga.config import Config
+from llmga.errors import ConfigError
+
+
+def test_defaults_follow_pmo_graph_ga():
+    c = Config()
+    assert (c.population, c.offspring, c.mutation_rate, c.patience) == (120, 70, 0.067, 5)
+    assert c.selection == "proportional"
+
+
+def test_frozen_and_keyword_only():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Config().budget = 5  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Config("logp")  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"budget": 0}, r"--budget 0 is not valid: give a positive number"),
+        ({"budget": -5}, r"--budget -5 is not valid"),
+        ({"population": 1}, r"--population 1 is not valid: a population needs at least 2"),
+        ({"mutation_rate": 1.5}, r"--mutation-rate 1.5 is not valid: give a probability"),
+        ({"selection": "best"}, r"--selection 'best' is not valid: choose one of proportional, rank, tournament"),
+        ({"direction": "up"}, r"--direction 'up' is not valid"),
+        ({"budget": 2.5}, r"--budget 2.5 is not valid: give a whole number"),
+        ({"patience": -1}, r"--patience -1 is not valid"),
+    ],
+)
+def test_bad_values_name_the_flag_and_the_fix(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        Config(**changes)
+
+
+def test_json_round_trip(tmp_path):
+    c = Config(objective="qed", budget=10, seed=3, init="x.smi")
+    c.to_json(tmp_path / "c.json")
+    assert Config.from_json(tmp_path / "c.json") == c
+
+
+def test_unknown_keys_list_valid_ones():
+    with pytest.raises(ConfigError, match=r"unknown configuration key 'budgte'; valid keys: .*budget"):
+        Config.from_dict({"budgte": 3})
+    with pytest.raises(ConfigError, match=r"unknown option 'popsize'"):
+        Config().replace(popsize=3)
