@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 
@@ -88,3 +89,27 @@ def test_init_file_warning_is_shown(tmp_path, capsys, init_file):
 def test_console_script_is_installed():
     proc = subprocess.run([sys.executable, "-m", "llmga", "--help"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and "optimize" in proc.stdout
+
+
+def test_default_logp_run_goes_far_beyond_the_initial_population(tmp_path):
+    """The README's main job: `llmga optimize --objective logp --seed 0` with default settings."""
+    out = tmp_path / "run"
+    assert main(["optimize", "--objective", "logp", "--seed", "0", "--quiet", "--out", str(out)]) == 0
+    result = llmga.load(out)
+    assert result.summary["calls"] == Config().budget
+    assert result.best_score > result.summary["init_best"] + 4.0
+
+
+def test_same_seed_is_identical_across_processes(tmp_path):
+    """Reproducible by seed even with different hash seeds (no reliance on set/dict hash order)."""
+    outputs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"run{hash_seed}"
+        cmd = [sys.executable, "-m", "llmga", "optimize", "--objective", "qed", "--budget", "300", "--seed", "5"]
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        proc = subprocess.run(
+            [*cmd, "--quiet", "--out", str(out)], capture_output=True, text=True, env=env, check=False
+        )
+        assert proc.returncode == 0, proc.stderr
+        outputs.append((out / "evaluations.csv").read_text())
+    assert outputs[0] == outputs[1]

@@ -64,13 +64,21 @@ class MoleculeFilter:
         self.size_std = size_std
 
     def size_ok(self, mol: Chem.Mol, rng: np.random.Generator) -> bool:
-        """Sanitise ``mol`` in place and check its heavy-atom count against a random cap."""
+        """Check the heavy-atom count against a random cap, then sanitise ``mol`` in place.
+
+        Sanitising does not change the atom count, so the cheap count check
+        runs first and only molecules inside the window pay for sanitisation.
+        """
+        n_atoms = mol.GetNumAtoms()
+        if n_atoms <= 5:
+            return False
+        if n_atoms >= self.size_std * rng.standard_normal() + self.size_mean:
+            return False
         try:
             Chem.SanitizeMol(mol)
         except (ValueError, RuntimeError):
             return False
-        cap = self.size_std * rng.standard_normal() + self.size_mean
-        return 5 < mol.GetNumAtoms() < cap
+        return True
 
     def __call__(self, mol: Chem.Mol, rng: np.random.Generator) -> bool:
         return self.size_ok(mol, rng) and ring_ok(mol)
