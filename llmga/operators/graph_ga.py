@@ -220,14 +220,33 @@ def _insert_atom(mol: Chem.Mol, rng: np.random.Generator) -> str:
     return "[*;!R;!H1;!H0:1]~[*:2]>>[*:1]#C-[*:2]"
 
 
+def _weighted(options: tuple[tuple[str, float], ...], rng: np.random.Generator) -> str:
+    return options[rng.choice(len(options), p=[p for _, p in options])][0]
+
+
+_BOND_ORDER_EDITS = (
+    ("[*:1]!-[*:2]>>[*:1]-[*:2]", 0.45),
+    ("[*;!H0:1]-[*;!H0:2]>>[*:1]=[*:2]", 0.45),
+    ("[*:1]#[*:2]>>[*:1]=[*:2]", 0.05),
+    ("[*;!R;!H1;!H0:1]~[*:2]>>[*:1]#[*:2]", 0.05),
+)
+_ADD_RING_EDITS = (
+    ("[*;!r;!H0:1]~[*;!r:2]~[*;!r;!H0:3]>>[*:1]1~[*:2]~[*:3]1", 0.05),
+    ("[*;!r;!H0:1]~[*!r:2]~[*!r:3]~[*;!r;!H0:4]>>[*:1]1~[*:2]~[*:3]~[*:4]1", 0.05),
+    ("[*;!r;!H0:1]~[*!r:2]~[*:3]~[*:4]~[*;!r;!H0:5]>>[*:1]1~[*:2]~[*:3]~[*:4]~[*:5]1", 0.45),
+    ("[*;!r;!H0:1]~[*!r:2]~[*:3]~[*:4]~[*!r:5]~[*;!r;!H0:6]>>[*:1]1~[*:2]~[*:3]~[*:4]~[*:5]~[*:6]1", 0.45),
+)
+_DELETE_ATOM_EDITS = (
+    ("[*:1]~[D1:2]>>[*:1]", 0.25),
+    ("[*:1]~[D2:2]~[*:3]>>[*:1]-[*:3]", 0.25),
+    ("[*:1]~[D3:2](~[*;!H0:3])~[*:4]>>[*:1]-[*:3]-[*:4]", 0.25),
+    ("[*:1]~[D4:2](~[*;!H0:3])(~[*;!H0:4])~[*:5]>>[*:1]-[*:3]-[*:4]-[*:5]", 0.1875),
+    ("[*:1]~[D4:2](~[*;!H0;!H1:3])(~[*:4])~[*:5]>>[*:1]-[*:3](-[*:4])-[*:5]", 0.0625),
+)
+
+
 def _change_bond_order(mol: Chem.Mol, rng: np.random.Generator) -> str:
-    options = (
-        "[*:1]!-[*:2]>>[*:1]-[*:2]",
-        "[*;!H0:1]-[*;!H0:2]>>[*:1]=[*:2]",
-        "[*:1]#[*:2]>>[*:1]=[*:2]",
-        "[*;!R;!H1;!H0:1]~[*:2]>>[*:1]#[*:2]",
-    )
-    return str(options[rng.choice(4, p=(0.45, 0.45, 0.05, 0.05))])
+    return _weighted(_BOND_ORDER_EDITS, rng)
 
 
 def _delete_ring_bond(mol: Chem.Mol, rng: np.random.Generator) -> str:
@@ -235,24 +254,11 @@ def _delete_ring_bond(mol: Chem.Mol, rng: np.random.Generator) -> str:
 
 
 def _add_ring(mol: Chem.Mol, rng: np.random.Generator) -> str:
-    options = (
-        "[*;!r;!H0:1]~[*;!r:2]~[*;!r;!H0:3]>>[*:1]1~[*:2]~[*:3]1",
-        "[*;!r;!H0:1]~[*!r:2]~[*!r:3]~[*;!r;!H0:4]>>[*:1]1~[*:2]~[*:3]~[*:4]1",
-        "[*;!r;!H0:1]~[*!r:2]~[*:3]~[*:4]~[*;!r;!H0:5]>>[*:1]1~[*:2]~[*:3]~[*:4]~[*:5]1",
-        "[*;!r;!H0:1]~[*!r:2]~[*:3]~[*:4]~[*!r:5]~[*;!r;!H0:6]>>[*:1]1~[*:2]~[*:3]~[*:4]~[*:5]~[*:6]1",
-    )
-    return str(options[rng.choice(4, p=(0.05, 0.05, 0.45, 0.45))])
+    return _weighted(_ADD_RING_EDITS, rng)
 
 
 def _delete_atom(mol: Chem.Mol, rng: np.random.Generator) -> str:
-    options = (
-        "[*:1]~[D1:2]>>[*:1]",
-        "[*:1]~[D2:2]~[*:3]>>[*:1]-[*:3]",
-        "[*:1]~[D3:2](~[*;!H0:3])~[*:4]>>[*:1]-[*:3]-[*:4]",
-        "[*:1]~[D4:2](~[*;!H0:3])(~[*;!H0:4])~[*:5]>>[*:1]-[*:3]-[*:4]-[*:5]",
-        "[*:1]~[D4:2](~[*;!H0;!H1:3])(~[*:4])~[*:5]>>[*:1]-[*:3](-[*:4])-[*:5]",
-    )
-    return str(options[rng.choice(5, p=(0.25, 0.25, 0.25, 0.1875, 0.0625))])
+    return _weighted(_DELETE_ATOM_EDITS, rng)
 
 
 def _change_atom(mol: Chem.Mol, rng: np.random.Generator) -> str | None:
@@ -314,37 +320,35 @@ def mutate(parent: str, rng: np.random.Generator, ok: MoleculeFilter | None = No
 # ----------------------------------------------------------------- operators
 
 
-class GraphCrossover(Operator):
+class _GraphOperator(Operator):
+    """Shared settings of the graph operators: Jensen's molecule filter."""
+
+    def __init__(self, size_mean: float = 39.15, size_std: float = 3.50) -> None:
+        self.filter = MoleculeFilter(size_mean, size_std)
+
+    def card(self) -> dict[str, Any]:
+        return super().card() | {"size_mean": self.filter.size_mean, "size_std": self.filter.size_std}
+
+
+class GraphCrossover(_GraphOperator):
     """Jensen's graph crossover as a batched two-parent operator (one child per pair)."""
 
     name = "graph_crossover"
     arity = 2
-
-    def __init__(self, size_mean: float = 39.15, size_std: float = 3.50) -> None:
-        self.filter = MoleculeFilter(size_mean, size_std)
 
     def apply(
         self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
     ) -> list[list[str | None]]:
         return [[crossover(a.smiles, b.smiles, rng, self.filter)] for a, b in groups]
 
-    def card(self) -> dict[str, Any]:
-        return super().card() | {"size_mean": self.filter.size_mean, "size_std": self.filter.size_std}
 
-
-class GraphMutation(Operator):
+class GraphMutation(_GraphOperator):
     """Jensen's graph mutation as a batched one-parent operator (one child per parent)."""
 
     name = "graph_mutation"
     arity = 1
 
-    def __init__(self, size_mean: float = 39.15, size_std: float = 3.50) -> None:
-        self.filter = MoleculeFilter(size_mean, size_std)
-
     def apply(
         self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
     ) -> list[list[str | None]]:
         return [[mutate(p.smiles, rng, self.filter)] for (p,) in groups]
-
-    def card(self) -> dict[str, Any]:
-        return super().card() | {"size_mean": self.filter.size_mean, "size_std": self.filter.size_std}
