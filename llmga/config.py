@@ -50,7 +50,8 @@ class Config:
     patience: int = _opt(5, "stop after this many generations without top-10 improvement (0: never)")
     min_improvement: float = _opt(0.0, "smallest top-10 mean gain that counts as improvement")
     max_generations: int | None = _opt(None, "stop after this many generations (default: no limit)")
-    seed: int = _opt(0, "random seed; the same seed gives the same run")
+    seed: int = _opt(0, "random seed; the same seed gives the same run (whatever --workers is)")
+    workers: int = _opt(0, "processes for variation and scoring (0: one per available core; 1: no subprocesses)")
     init: str | None = _opt(
         None, "initial population file (.smi/.txt/.csv, optionally .gz); default: ZINC 250k shipped with llmga"
     )
@@ -63,7 +64,7 @@ class Config:
             flag = "--" + name.replace("_", "-")
             return ConfigError(f"{flag} {getattr(self, name)!r} is not valid: {fix}")
 
-        for name in ("budget", "population", "offspring", "patience", "seed", "tournament_size"):
+        for name in ("budget", "population", "offspring", "patience", "seed", "tournament_size", "workers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise bad(name, "give a whole number")
@@ -94,6 +95,8 @@ class Config:
             )
         if self.seed < 0:
             raise bad("seed", "give a non-negative integer")
+        if self.workers < 0:
+            raise bad("workers", "give 0 (all available cores) or a positive number of processes")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -24,6 +24,7 @@ from llmga.config import Config
 from llmga.engine._oracle import Candidate, Evaluation, Oracle
 from llmga.engine._selection import select
 from llmga.errors import ObjectiveError, OperatorError
+from llmga.executors import Executor, make_executor
 from llmga.metrics import top_k_mean
 from llmga.objectives import Objective
 from llmga.operators import GraphCrossover, GraphMutation, Operator, Parent, VariationContext
@@ -151,6 +152,7 @@ class GeneticAlgorithm:
         recipes: Sequence[Recipe] | None = None,
         observers: Sequence[Observer] = (),
         rng: np.random.Generator | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.objective = objective
         self.config = config
@@ -160,7 +162,9 @@ class GeneticAlgorithm:
         self.rng = rng if rng is not None else np.random.default_rng(config.seed)
         self.direction = objective.direction
         self.fitness_class: type[base.Fitness] = MaxFitness if self.direction == "maximize" else MinFitness
-        self.oracle = Oracle(objective, config.budget, self._notify_evaluations)
+        self._owns_executor = executor is None
+        self.executor = executor if executor is not None else make_executor(config.workers)
+        self.oracle = Oracle(objective, config.budget, self._notify_evaluations, self.executor)
         self.population: list[Individual] = []
         self.hall_of_fame = tools.HallOfFame(100, similar=lambda a, b: a.smiles == b.smiles)
         self.logbook = tools.Logbook()
@@ -201,6 +205,7 @@ class GeneticAlgorithm:
             direction=self.direction,
             best_score=best,
             generation=generation,
+            executor=self.executor,
         )
 
     @staticmethod
@@ -258,15 +263,18 @@ class GeneticAlgorithm:
                     groups = [[Parent(str(batch[i][0]))] for i in chosen]
                     outs = self._apply(mut, groups, rng, ctx)
                     for i, kids in zip(chosen, outs, strict=True):
-                        kid, parents, name = batch[i]
+                        _, parents, name = batch[i]
                         label = f"{name}+{mut.name}" if name else mut.name
                         batch[i] = (kids[0] if kids else None, parents, label)
             children.extend(batch)
-        candidates = []
-        for kid, parents, name in children:
-            smiles = canonical(kid) if isinstance(kid, str) else None
-            if smiles is not None:
-                candidates.append(Candidate(smiles, name, parents))
+        # Children are untrusted: parse and canonicalise every one (on the workers).
+        texts = [kid if isinstance(kid, str) else "" for kid, _, _ in children]
+        smiles_list = self.executor.map(canonical, texts)
+        candidates = [
+            Candidate(smiles, name, parents)
+            for smiles, (_, parents, name) in zip(smiles_list, children, strict=True)
+            if smiles is not None
+        ]
         return candidates, len(children)
 
     # ------------------------------------------------------------ loop
@@ -334,6 +342,13 @@ class GeneticAlgorithm:
 
     def run(self) -> EngineResult:
         """Run until the budget, patience or generation limit stops it."""
+        try:
+            return self._run()
+        finally:
+            if self._owns_executor:
+                self.executor.close()
+
+    def _run(self) -> EngineResult:
         self._start = time.perf_counter()
         report = self._initialise()
         best_top10 = report.top10_mean

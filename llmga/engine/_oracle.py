@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from llmga.errors import ObjectiveError
+from llmga.executors import Executor, SerialExecutor
 from llmga.objectives import Objective, check_scores
 
 __all__ = ["Candidate", "Evaluation", "Oracle"]
@@ -50,8 +51,10 @@ class Oracle:
         objective: Objective,
         budget: int,
         on_evaluations: Callable[[list[Evaluation]], None] | None = None,
+        executor: Executor | None = None,
     ) -> None:
         self.objective = objective
+        self.executor = executor if executor is not None else SerialExecutor()
         self.budget = int(budget)
         self.records: list[Evaluation] = []
         self.cache: dict[str, Evaluation] = {}
@@ -99,7 +102,7 @@ class Oracle:
     def _score(self, batch: list[str]) -> np.ndarray:
         name = self.objective.name
         try:
-            values = self.objective(batch)
+            values = self._call(batch)
         except ObjectiveError:
             raise
         except Exception as exc:
@@ -110,6 +113,17 @@ class Oracle:
                 "NaN for molecules it cannot score (everything scored so far is saved)"
             ) from exc
         return check_scores(values, batch, name)
+
+    def _call(self, batch: list[str]) -> object:
+        """The objective on ``batch``: in chunks on the executor's workers when it allows."""
+        workers = self.executor.workers
+        if workers == 1 or not self.objective.parallel or len(batch) < 4 * workers:
+            return self.objective(batch)
+        size = -(-len(batch) // workers)
+        chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
+        parts = self.executor.map(self.objective, chunks)
+        checked = [check_scores(p, c, self.objective.name) for p, c in zip(parts, chunks, strict=True)]
+        return np.concatenate(checked)
 
     def _find_culprit(self, batch: list[str]) -> str | None:
         for smi in batch:

@@ -49,6 +49,12 @@ class Objective(ABC):
       ``description`` is one line of plain English that a chemist — or a
       language model writing a prompt — can act on.
     * Objectives know nothing of operators, language models or the engine.
+    * With ``parallel = True`` (the default) the engine may score chunks of a
+      batch in worker processes and concatenate the results, so the
+      objective must be picklable and give each molecule the same score
+      whatever batch it is in. Set ``parallel = False`` for objectives that
+      must stay in the main process (a GPU model, a network client, an
+      external program with its own workers).
 
     Subclass and implement :meth:`__call__`, or wrap a per-molecule function
     with :class:`FunctionObjective` (or the :func:`objective` decorator).
@@ -57,6 +63,7 @@ class Objective(ABC):
     name: str = "objective"
     direction: Direction = "maximize"
     description: str = ""
+    parallel: bool = True
 
     @abstractmethod
     def __call__(self, smiles: Sequence[str]) -> np.ndarray:

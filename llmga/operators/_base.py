@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from llmga.executors import Executor, SerialExecutor
+
 __all__ = ["Operator", "Parent", "VariationContext"]
 
 
@@ -30,7 +32,10 @@ class Parent:
 class VariationContext:
     """What an operator may want to know about the run when it proposes children.
 
-    LLM operators put these into prompts; graph operators ignore them.
+    LLM operators put the objective and scores into prompts. ``executor``
+    runs CPU-bound per-group work on the run's cores: operators that use it
+    must give each group its own seed (drawn from ``rng``) so that children
+    do not depend on the number of workers.
     """
 
     objective: str = ""
@@ -39,6 +44,7 @@ class VariationContext:
     best_score: float = math.nan
     generation: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    executor: Executor = field(default_factory=SerialExecutor)
 
 
 class Operator(ABC):

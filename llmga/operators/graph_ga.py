@@ -63,21 +63,31 @@ class MoleculeFilter:
         self.size_mean = size_mean
         self.size_std = size_std
 
-    def size_ok(self, mol: Chem.Mol, rng: np.random.Generator) -> bool:
+    def size_ok(
+        self, mol: Chem.Mol, rng: np.random.Generator, memo: dict[int, bool] | None = None, key: int = 0
+    ) -> bool:
         """Check the heavy-atom count against a random cap, then sanitise ``mol`` in place.
 
         Sanitising does not change the atom count, so the cheap count check
         runs first and only molecules inside the window pay for sanitisation.
+        ``memo[key]`` remembers that a molecule checked more than once has
+        already been sanitised (each check still draws its own cap).
         """
         n_atoms = mol.GetNumAtoms()
         if n_atoms <= 5:
             return False
         if n_atoms >= self.size_std * rng.standard_normal() + self.size_mean:
             return False
+        if memo is not None and memo.get(key):
+            return True
         try:
             Chem.SanitizeMol(mol)
         except (ValueError, RuntimeError):
+            # Not memoised: a failed sanitisation leaves the molecule half-modified,
+            # and a second attempt (as Jensen's code makes) can succeed.
             return False
+        if memo is not None:
+            memo[key] = True
         return True
 
     def __call__(self, mol: Chem.Mol, rng: np.random.Generator) -> bool:
@@ -103,30 +113,50 @@ def _fragments(mol: Chem.Mol, bonds: list[int]) -> tuple[Chem.Mol, ...] | None:
         return None
 
 
-def _cut_acyclic(mol: Chem.Mol, rng: np.random.Generator) -> tuple[Chem.Mol, ...] | None:
-    matches = mol.GetSubstructMatches(_smarts(_ACYCLIC_SINGLE))
+# Parents recur across children and generations, so where a parent can be cut
+# and the fragments of each cut are computed once per process (keyed by the
+# parent's SMILES; the molecules are only read afterwards).
+
+
+@functools.lru_cache(maxsize=16384)
+def _sites(smiles: str, pattern: str) -> tuple[tuple[int, ...], ...]:
+    prepared = _prepared(smiles)
+    assert prepared is not None, "only valid parents are cut"
+    return tuple(prepared[0].GetSubstructMatches(_smarts(pattern)))
+
+
+@functools.lru_cache(maxsize=65536)
+def _cut(smiles: str, pairs: tuple[tuple[int, int], ...]) -> tuple[Chem.Mol, ...] | None:
+    prepared = _prepared(smiles)
+    assert prepared is not None, "only valid parents are cut"
+    mol = prepared[0]
+    with quiet_rdkit():
+        return _fragments(mol, [mol.GetBondBetweenAtoms(x, y).GetIdx() for x, y in pairs])
+
+
+def _cut_acyclic(smiles: str, rng: np.random.Generator) -> tuple[Chem.Mol, ...] | None:
+    matches = _sites(smiles, _ACYCLIC_SINGLE)
     if not matches:
         return None
     a, b = _pick(matches, rng)
-    return _fragments(mol, [mol.GetBondBetweenAtoms(a, b).GetIdx()])
+    return _cut(smiles, ((a, b),))
 
 
-def _cut_ring(mol: Chem.Mol, rng: np.random.Generator) -> tuple[Chem.Mol, ...] | None:
+def _cut_ring(smiles: str, rng: np.random.Generator) -> tuple[Chem.Mol, ...] | None:
     for _ in range(_MAX_TRIES):
         if rng.random() < 0.5:
-            matches = mol.GetSubstructMatches(_smarts(_RING_CHAIN))
+            matches = _sites(smiles, _RING_CHAIN)
             if not matches:
                 return None
             m = _pick(matches, rng)
             pairs = ((m[0], m[1]), (m[2], m[3]))
         else:
-            matches = mol.GetSubstructMatches(_smarts(_RING_BRANCH))
+            matches = _sites(smiles, _RING_BRANCH)
             if not matches:
                 return None
             m = _pick(matches, rng)
             pairs = ((m[0], m[1]), (m[1], m[2]))
-        bonds = [mol.GetBondBetweenAtoms(x, y).GetIdx() for x, y in pairs]
-        frags = _fragments(mol, bonds)
+        frags = _cut(smiles, pairs)
         if frags is None:
             return None
         if len(frags) == 2:
@@ -134,7 +164,7 @@ def _cut_ring(mol: Chem.Mol, rng: np.random.Generator) -> tuple[Chem.Mol, ...] |
     return None
 
 
-def _cross_acyclic(a: Chem.Mol, b: Chem.Mol, rng: np.random.Generator, ok: MoleculeFilter) -> Chem.Mol | None:
+def _cross_acyclic(a: str, b: str, rng: np.random.Generator, ok: MoleculeFilter) -> Chem.Mol | None:
     join = _reaction(_JOIN_ACYCLIC)
     for _ in range(_MAX_TRIES):
         fa, fb = _cut_acyclic(a, rng), _cut_acyclic(b, rng)
@@ -147,9 +177,8 @@ def _cross_acyclic(a: Chem.Mol, b: Chem.Mol, rng: np.random.Generator, ok: Molec
     return None
 
 
-def _cross_ring(a: Chem.Mol, b: Chem.Mol, rng: np.random.Generator, ok: MoleculeFilter) -> Chem.Mol | None:
-    ring = _smarts("[R]")
-    if not (a.HasSubstructMatch(ring) or b.HasSubstructMatch(ring)):
+def _cross_ring(a: str, b: str, rng: np.random.Generator, ok: MoleculeFilter) -> Chem.Mol | None:
+    if not (_sites(a, "[R]") or _sites(b, "[R]")):
         return None
     for _ in range(_MAX_TRIES):
         fa, fb = _cut_ring(a, rng), _cut_ring(b, rng)
@@ -160,11 +189,12 @@ def _cross_ring(a: Chem.Mol, b: Chem.Mol, rng: np.random.Generator, ok: Molecule
         # join goes on to ring closure, and each closing reaction draws its own size cap.
         first = _reaction(_JOIN_RING_FIRST)
         opened = [product[0] for x in fa for y in fb for product in first.RunReactants((x, y))[:1]]
+        sanitized: dict[int, bool] = {}  # each opened molecule is sanitised at most once
         closed = [
             product[0]
             for smarts in _JOIN_RING_CLOSE
-            for m in opened
-            if ok.size_ok(m, rng)
+            for i, m in enumerate(opened)
+            if ok.size_ok(m, rng, sanitized, i)
             for product in _reaction(smarts).RunReactants((m,))
         ]
         closed = [m for m in closed if ok(m, rng)]
@@ -173,14 +203,22 @@ def _cross_ring(a: Chem.Mol, b: Chem.Mol, rng: np.random.Generator, ok: Molecule
     return None
 
 
-def _kekulized(smiles: str) -> Chem.Mol | None:
-    mol = to_mol(smiles)
-    if mol is None:
-        return None
-    mol = Chem.Mol(mol)
-    with contextlib.suppress(ValueError, RuntimeError):
-        Chem.Kekulize(mol, clearAromaticFlags=True)
-    return mol
+@functools.lru_cache(maxsize=4096)
+def _prepared(smiles: str) -> tuple[Chem.Mol, str] | None:
+    """Kekulised parent molecule and its canonical SMILES, parsed once per process.
+
+    Population members are parents over many generations; the operators only
+    read these molecules (cuts and reactions make new ones), so one parse serves all.
+    """
+    with quiet_rdkit():
+        mol = to_mol(smiles)
+        if mol is None:
+            return None
+        canon = to_smiles(mol) or smiles
+        mol = Chem.Mol(mol)
+        with contextlib.suppress(ValueError, RuntimeError):
+            Chem.Kekulize(mol, clearAromaticFlags=True)
+    return mol, canon
 
 
 def crossover(parent_a: str, parent_b: str, rng: np.random.Generator, ok: MoleculeFilter | None = None) -> str | None:
@@ -190,14 +228,14 @@ def crossover(parent_a: str, parent_b: str, rng: np.random.Generator, ok: Molecu
     child identical to either parent is rejected.
     """
     ok = ok or MoleculeFilter()
+    pa, pb = _prepared(parent_a), _prepared(parent_b)
+    if pa is None or pb is None:
+        return None
+    parents = (pa[1], pb[1])
     with quiet_rdkit():
-        a, b = _kekulized(parent_a), _kekulized(parent_b)
-        if a is None or b is None:
-            return None
-        parents = {to_smiles(to_mol(parent_a)), to_smiles(to_mol(parent_b))}
         for _ in range(_MAX_TRIES):
             cross = _cross_acyclic if rng.random() <= 0.5 else _cross_ring
-            child = cross(a, b, rng, ok)
+            child = cross(parent_a, parent_b, rng, ok)
             smiles = to_smiles(child)
             if smiles is not None and smiles not in parents:
                 return smiles
@@ -298,11 +336,11 @@ _MUTATION_P = np.array([p for _, p in MUTATIONS])
 def mutate(parent: str, rng: np.random.Generator, ok: MoleculeFilter | None = None) -> str | None:
     """One mutant of ``parent`` (canonical SMILES) that differs from it, or ``None``."""
     ok = ok or MoleculeFilter()
+    prepared = _prepared(parent)
+    if prepared is None:
+        return None
+    mol, original = prepared
     with quiet_rdkit():
-        mol = _kekulized(parent)
-        if mol is None:
-            return None
-        original = to_smiles(to_mol(parent))
         for _ in range(_MAX_TRIES):
             edit = MUTATIONS[rng.choice(len(MUTATIONS), p=_MUTATION_P)][0]
             smarts = edit(mol, rng)
@@ -331,7 +369,11 @@ class _GraphOperator(Operator):
 
 
 class GraphCrossover(_GraphOperator):
-    """Jensen's graph crossover as a batched two-parent operator (one child per pair)."""
+    """Jensen's graph crossover as a batched two-parent operator (one child per pair).
+
+    Each pair gets its own seed drawn from the run's generator, so children
+    are the same whether the batch runs on one core or several.
+    """
 
     name = "graph_crossover"
     arity = 2
@@ -339,7 +381,14 @@ class GraphCrossover(_GraphOperator):
     def apply(
         self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
     ) -> list[list[str | None]]:
-        return [[crossover(a.smiles, b.smiles, rng, self.filter)] for a, b in groups]
+        seeds = rng.integers(2**63, size=len(groups)).tolist()
+        tasks = [(g[0].smiles, g[1].smiles, s) for g, s in zip(groups, seeds, strict=True)]
+        return [[kid] for kid in context.executor.map(self.child, tasks)]
+
+    def child(self, task: tuple[str, str, int]) -> str | None:
+        """The child of one ``(parent_a, parent_b, seed)`` task."""
+        a, b, seed = task
+        return crossover(a, b, np.random.default_rng(seed), self.filter)
 
 
 class GraphMutation(_GraphOperator):
@@ -351,4 +400,11 @@ class GraphMutation(_GraphOperator):
     def apply(
         self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
     ) -> list[list[str | None]]:
-        return [[mutate(p.smiles, rng, self.filter)] for (p,) in groups]
+        seeds = rng.integers(2**63, size=len(groups)).tolist()
+        tasks = [(g[0].smiles, s) for g, s in zip(groups, seeds, strict=True)]
+        return [[kid] for kid in context.executor.map(self.child, tasks)]
+
+    def child(self, task: tuple[str, int]) -> str | None:
+        """The mutant of one ``(parent, seed)`` task."""
+        parent, seed = task
+        return mutate(parent, np.random.default_rng(seed), self.filter)

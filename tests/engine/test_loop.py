@@ -168,3 +168,9 @@ def test_negative_scores_with_proportional_selection(pool):
 def test_other_selections_run(pool, selection):
     _, result = run("qed", pool, budget=150, selection=selection)
     assert len(result.evaluations) == 150
+
+
+def test_results_do_not_depend_on_the_number_of_workers(pool):
+    _, serial = run("qed", pool, budget=250, seed=9, workers=1)
+    _, parallel = run("qed", pool, budget=250, seed=9, workers=2)
+    assert serial.evaluations == parallel.evaluations

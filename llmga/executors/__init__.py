@@ -1,0 +1,7 @@
+"""Executors: where batches of work (variation, scoring) run — one core or several."""
+
+from __future__ import annotations
+
+from llmga.executors._base import Executor, ProcessExecutor, SerialExecutor, available_cores, make_executor
+
+__all__ = ["Executor", "ProcessExecutor", "SerialExecutor", "available_cores", "make_executor"]

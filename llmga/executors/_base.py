@@ -1,0 +1,124 @@
+"""Executors: run a function over a list of work items, in order, on one or more cores."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import pickle
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+__all__ = ["Executor", "ProcessExecutor", "SerialExecutor", "available_cores", "make_executor"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def available_cores() -> int:
+    """Cores this process may run on (respects CPU affinity, e.g. in containers)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS/Windows
+        return os.cpu_count() or 1
+
+
+class Executor(ABC):
+    """Runs ``fn`` over ``items`` and returns the results in item order.
+
+    Contract: ``map(fn, items) == [fn(x) for x in items]`` for any
+    deterministic ``fn``, whatever the number of workers — so a run's result
+    never depends on how many cores it had. Randomised work must carry its
+    own seed inside each item.
+    """
+
+    workers: int = 1
+
+    @abstractmethod
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """``[fn(x) for x in items]``, possibly computed in parallel."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release workers (a no-op for the serial executor)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs everything in the calling process."""
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        return [fn(x) for x in items]
+
+
+def _run_chunk(fn: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
+    return [fn(x) for x in chunk]
+
+
+class ProcessExecutor(Executor):
+    """Runs chunks of items in worker processes (forked on Linux, started on first use).
+
+    Work whose function cannot be pickled (a lambda, say) runs serially,
+    with one warning naming it. Batches smaller than ``min_items`` run in
+    the calling process, where inter-process overhead would dominate.
+    """
+
+    def __init__(self, workers: int, *, min_items: int = 8) -> None:
+        self.workers = max(1, int(workers))
+        self.min_items = min_items
+        self._pool: ProcessPoolExecutor | None = None
+        self._unpicklable: set[int] = set()
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+        return self._pool
+
+    def _picklable(self, fn: Callable[..., Any]) -> bool:
+        key = id(getattr(fn, "__self__", fn))
+        if key in self._unpicklable:
+            return False
+        try:
+            pickle.dumps(fn)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure means "run serially"
+            self._unpicklable.add(key)
+            name = getattr(fn, "__qualname__", repr(fn))
+            warnings.warn(
+                f"{name} cannot be sent to worker processes ({type(exc).__name__}: {exc}); "
+                "it runs on one core. Define it at module level (not a lambda) to use all cores.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return False
+        return True
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        if self.workers == 1 or len(items) < self.min_items or not self._picklable(fn):
+            return [fn(x) for x in items]
+        size = max(1, math.ceil(len(items) / (self.workers * 4)))
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        pool = self._get_pool()
+        futures = [pool.submit(_run_chunk, fn, chunk) for chunk in chunks]
+        out: list[R] = []
+        for future in futures:
+            out.extend(future.result())
+        return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def make_executor(workers: int) -> Executor:
+    """``workers`` processes (0: one per available core); serial when that is 1."""
+    n = available_cores() if workers == 0 else workers
+    return SerialExecutor() if n <= 1 else ProcessExecutor(n)
