@@ -57,6 +57,7 @@ def optimize(
     config: Config | None = None,
     recipes: Sequence[Recipe] | None = None,
     observers: Sequence[Observer] = (),
+    stop: Callable[[], bool] | None = None,
     **options: Any,
 ) -> RunResult:
     """Optimise ``objective`` with the genetic algorithm and return the run's result.
@@ -66,7 +67,9 @@ def optimize(
     per-molecule function ``f(smiles: str) -> float``. ``options`` are
     :class:`~llmga.config.Config` fields (``budget=``, ``seed=``, ``population=``,
     ``out=`` ...), applied on top of ``config``. ``recipes`` replaces the
-    default graph-GA operators; ``observers`` receive progress events.
+    default graph-GA operators; ``observers`` receive progress events; ``stop``
+    is asked after each generation and ends the run early (status
+    ``"interrupted"``) when it returns True.
 
     The run folder (``out``, default ``runs/<objective>-<time>-s<seed>``)
     receives every evaluation as it is scored, so an error or Ctrl-C loses
@@ -108,14 +111,14 @@ def optimize(
             },
         },
     )
-    ga = GeneticAlgorithm(obj, cfg, pool, recipes=recipe_list, observers=[folder, *observers])
+    ga = GeneticAlgorithm(obj, cfg, pool, recipes=recipe_list, observers=[folder, *observers], stop=stop)
     try:
         result = ga.run()
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         _finish(folder, ga, None, reason, f"{type(exc).__name__}: {exc}")
         raise
-    _finish(folder, ga, result, "finished", None)
+    _finish(folder, ga, result, "interrupted" if result.stop_reason == "interrupted" else "finished", None)
     return load(out)
 
 
@@ -145,6 +148,7 @@ def _finish(
         best_smiles=scored[0].smiles if scored else None,
         best_score=scored[0].score if scored else None,
         cache_hits=ga.oracle.cache_hits,
+        oracle_s=round(ga.oracle.seconds, 3),
         error=error,
         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )

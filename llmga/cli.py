@@ -14,12 +14,14 @@ import types
 import typing
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from llmga._signals import graceful_interrupt
 from llmga.config import Config
 from llmga.errors import ConfigError, LLMGAError
 
@@ -38,10 +40,14 @@ def _field_type(field: dataclasses.Field[Any]) -> type:
     return hint if isinstance(hint, type) else str
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+def _add_config_flags(
+    parser: argparse.ArgumentParser, exclude: tuple[str, ...] = (), defaults: dict[str, Any] | None = None
+) -> None:
     for field in dataclasses.fields(Config):
+        if field.name in exclude:
+            continue
         flag = "--" + field.name.replace("_", "-")
-        default = field.default
+        default = (defaults or {}).get(field.name, field.default)
         kwargs: dict[str, Any] = {
             "dest": field.name,
             "type": _field_type(field),
@@ -68,6 +74,37 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(opt)
     opt.add_argument("--quiet", action="store_true", help="print only the final summary line")
     sub.add_parser("objectives", help="list the registered objectives", description="List the registered objectives.")
+
+    score = sub.add_parser(
+        "score",
+        help="score a file of molecules with an objective",
+        description="Score every molecule of a .smi/.txt/.csv file with an objective (built-in, PMO, "
+        "file.py:fn, module:fn). Writes smiles,score,reason (NaN and a reason where a molecule cannot "
+        "be scored) to --out, or to standard output.",
+    )
+    score.add_argument(
+        "file", metavar="FILE", help="molecules: .smi/.txt (one SMILES per line) or .csv, optionally .gz"
+    )
+    score.add_argument("--objective", required=True, help="objective spec, as for `llmga optimize`")
+    score.add_argument("--smiles-col", default=None, help="CSV column holding the SMILES (default: 'smiles')")
+    score.add_argument("--out", default=None, help="CSV to write (default: standard output)")
+    score.add_argument("--workers", type=int, default=0, help="processes (0: one per available core)")
+
+    bench = sub.add_parser(
+        "benchmark",
+        help="run tasks × seeds and summarise them as PMO does",
+        description="Run every task × seed as an ordinary run folder under --out, write summary.csv and "
+        "print mean ± std of the Top-10 AUC per task and the sum over tasks. Re-running the same "
+        "command skips finished runs.",
+    )
+    bench.add_argument(
+        "--tasks", required=True, help="comma-separated objective names, or a tag: pmo (all 23 PMO tasks)"
+    )
+    bench.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
+    bench.add_argument("--out", required=True, help="benchmark folder")
+    bench.add_argument("--jobs", type=int, default=1, help="runs in parallel (each identical to its serial run)")
+    bench.add_argument("--compare", default=None, help="CSV of reference Top-10 AUC (task,auc) to show beside ours")
+    _add_config_flags(bench, exclude=("objective", "seed", "out"), defaults={"budget": 10_000})
     return parser
 
 
@@ -124,7 +161,8 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
         )
         observers.append(_ProgressObserver(progress, config.budget))
     try:
-        result = optimize(config=config, observers=observers)
+        with graceful_interrupt() as stop:
+            result = optimize(config=config, observers=observers, stop=stop)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: everything scored so far is in the run folder")
         return 130
@@ -132,6 +170,12 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
         for obs in observers:
             obs.close()
     s = result.summary
+    if s.get("status") == "interrupted":
+        console.print(
+            f"[yellow]interrupted[/] after {s.get('calls')} oracle calls; everything scored is in {result.path}",
+            soft_wrap=True,
+        )
+        return 130
     if args.quiet:
         console.print(
             f"{result.path}  best {_fmt(s.get('best_score'))}  top-10 {_fmt(s.get('top10_mean'))}  "
@@ -186,6 +230,105 @@ def _cmd_objectives(console: Console) -> int:
     return 0
 
 
+def _cmd_score(args: argparse.Namespace, console: Console, err: Console) -> int:
+    from llmga.errors import LLMGAError
+    from llmga.scoring import score_file
+
+    try:
+        frame = score_file(args.objective, args.file, smiles_col=args.smiles_col, out=args.out, workers=args.workers)
+    except LLMGAError as exc:
+        if args.out and getattr(exc, "partial", None) is not None:
+            err.print(f"[yellow]partial results written to {args.out}[/]", soft_wrap=True)
+        raise
+    if args.out is None:
+        sys.stdout.write(frame.to_csv(index=False, na_rep="NaN"))
+    scored = int(frame["score"].notna().sum())
+    invalid = int((frame["reason"] == "invalid SMILES").sum())
+    values = frame["score"].dropna()
+    stats = f"; min {values.min():.4g}, mean {values.mean():.4g}, max {values.max():.4g}" if scored else ""
+    err.print(
+        f"{args.objective}: scored {scored} of {len(frame)} molecules ({invalid} invalid SMILES, "
+        f"{len(frame) - scored - invalid} unscorable){stats}" + (f"; wrote {args.out}" if args.out else ""),
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
+    from llmga.benchmark import check_settings, load_reference, parse_seeds, parse_tasks, run_benchmark, task_table
+
+    tasks, seeds = parse_tasks(args.tasks), parse_seeds(args.seeds)
+    reference = load_reference(args.compare) if args.compare else None
+    skip = ("command", "tasks", "seeds", "out", "jobs", "compare")
+    options = {k: v for k, v in vars(args).items() if k not in skip}
+    options.setdefault("budget", 10_000)
+    if args.jobs > 1:
+        options.setdefault("workers", 1)  # parallel runs share the cores; results do not depend on it
+    config = Config(**options)
+    check_settings(args.out, config)
+    total = len(tasks) * len(seeds)
+    progress = Progress(
+        TextColumn("[bold]benchmark"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    task_id = progress.add_task("runs", total=total)
+
+    def on_done(task: str, seed: int, row: dict[str, Any] | None) -> None:
+        progress.advance(task_id)
+        if row is None:
+            progress.console.print(f"  {task} s{seed}: already finished, skipped")
+        else:
+            progress.console.print(
+                f"  {task} s{seed}: top-10 AUC {_fmt(row['top10_auc'], 3)}  "
+                f"({_fmt(row['wall_s'], 1)} s, oracle {_fmt(row['oracle_s'], 1)} s)"
+            )
+
+    interrupted = (
+        f"[yellow]interrupted[/]: finished runs and {args.out}/summary.csv are kept; "
+        "run the same command again to continue"
+    )
+    try:
+        with progress, graceful_interrupt() as stop:
+            summary = run_benchmark(tasks, seeds, args.out, config=config, jobs=args.jobs, on_done=on_done, stop=stop)
+    except KeyboardInterrupt:
+        console.print(interrupted, soft_wrap=True)
+        return 130
+    if stop():
+        console.print(interrupted, soft_wrap=True)
+        return 130
+    table = task_table(summary, reference)
+    out = Table(
+        title=f"Top-10 AUC, budget {config.budget}, {len(seeds)} seed(s); Top-1/100 AUC in {args.out}/summary.csv"
+    )
+    out.add_column("task")
+    out.add_column("runs", justify="right")
+    out.add_column("Top-10 AUC", justify="right")
+    out.add_column("wall s", justify="right")
+    out.add_column("oracle s", justify="right")
+    if reference is not None:
+        out.add_column(f"ref ({Path(args.compare).stem})", justify="right")
+        out.add_column("ratio", justify="right")
+    for task, row in table.iterrows():
+        std = row["top10_auc_std"]
+        cells = [
+            str(task),
+            str(int(row["runs"])),
+            f"{row['top10_auc_mean']:.3f}" + ("" if math.isnan(std) else f" ± {std:.3f}"),
+            f"{row['wall_s']:.1f}",
+            f"{row['oracle_s']:.1f}",
+        ]
+        if reference is not None:
+            cells += [_fmt(float(row["reference"]), 3), _fmt(float(row["ratio"]), 3)]
+        out.add_row(*cells, end_section=(task == table.index[-2]))
+    console.print(out)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -202,6 +345,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if args.command == "optimize":
                 return _cmd_optimize(args, console)
+            if args.command == "score":
+                return _cmd_score(args, console, err)
+            if args.command == "benchmark":
+                return _cmd_benchmark(args, console)
             return _cmd_objectives(console)
         except ConfigError as exc:
             err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)

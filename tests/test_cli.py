@@ -3,8 +3,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -113,3 +115,20 @@ def test_same_seed_is_identical_across_processes(tmp_path):
         assert proc.returncode == 0, proc.stderr
         outputs.append((out / "evaluations.csv").read_text())
     assert outputs[0] == outputs[1]
+
+
+def test_sigterm_stops_a_run_cleanly_between_generations(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "llmga", "optimize", "--objective", "qed", "--budget", "100000", "--patience", "0"]
+    proc = subprocess.Popen([*cmd, "--workers", "1", "--quiet", "--out", str(out)], stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (out / "generations.csv").exists():
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted after" in stdout
+    result = llmga.load(out)
+    assert result.summary["status"] == "interrupted" and result.summary["stop_reason"] == "interrupted"
+    assert len(result.evaluations) == result.summary["calls"] == result.history["calls"].iloc[-1]

@@ -40,7 +40,7 @@ def test_csv_with_smiles_column_and_gzip(tmp_path):
 def test_csv_without_smiles_column_is_explained(tmp_path):
     path = tmp_path / "mols.csv"
     path.write_text("id,value\n1,2\n")
-    with pytest.raises(InitPopulationError, match=r"without a 'smiles' column \(header: id, value\)"):
+    with pytest.raises(InitPopulationError, match=r"without a 'smiles' column \(columns: id, value\)"):
         read_smiles_file(path)
 
 

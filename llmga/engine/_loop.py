@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -141,7 +141,11 @@ class EngineResult:
 
 
 class GeneticAlgorithm:
-    """A seeded, budgeted (mu + lambda) genetic algorithm over SMILES."""
+    """A seeded, budgeted (mu + lambda) genetic algorithm over SMILES.
+
+    ``stop`` is asked after every generation; when it returns True the run
+    ends there with stop reason ``"interrupted"`` (a graceful Ctrl-C).
+    """
 
     def __init__(
         self,
@@ -153,6 +157,7 @@ class GeneticAlgorithm:
         observers: Sequence[Observer] = (),
         rng: np.random.Generator | None = None,
         executor: Executor | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
         self.objective = objective
         self.config = config
@@ -162,6 +167,7 @@ class GeneticAlgorithm:
         self.rng = rng if rng is not None else np.random.default_rng(config.seed)
         self.direction = objective.direction
         self.fitness_class: type[base.Fitness] = MaxFitness if self.direction == "maximize" else MinFitness
+        self.stop = stop
         self._owns_executor = executor is None
         self.executor = executor if executor is not None else make_executor(config.workers)
         self.oracle = Oracle(objective, config.budget, self._notify_evaluations, self.executor)
@@ -356,6 +362,9 @@ class GeneticAlgorithm:
         generation = 0
         stop = "budget"
         while True:
+            if self.stop is not None and self.stop():
+                stop = "interrupted"
+                break
             if self.oracle.exhausted:
                 stop = "budget"
                 break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -60,6 +61,7 @@ class Oracle:
         self.cache: dict[str, Evaluation] = {}
         self._on_evaluations = on_evaluations
         self.cache_hits = 0
+        self.seconds = 0.0  # wall time spent inside the objective
 
     @property
     def used(self) -> int:
@@ -87,7 +89,11 @@ class Oracle:
                 new[cand.smiles] = cand
         if new:
             batch = list(new)
-            scores = self._score(batch)
+            start_time = time.perf_counter()
+            try:
+                scores = self._score(batch)
+            finally:
+                self.seconds += time.perf_counter() - start_time
             start = len(self.records)
             fresh = [
                 Evaluation(start + i + 1, smi, float(s), generation, new[smi].operator, new[smi].parents)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from llmga._signals import ignore_sigint
+
 __all__ = ["Executor", "ProcessExecutor", "SerialExecutor", "available_cores", "make_executor"]
 
 T = TypeVar("T")
@@ -79,7 +81,9 @@ class ProcessExecutor(Executor):
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context(method), initializer=ignore_sigint
+            )
         return self._pool
 
     def _picklable(self, fn: Callable[..., Any]) -> bool:

@@ -5,6 +5,7 @@ objective spec (name, ``name(k=v)``, ``file.py:fn``, ``module:fn``, callable or
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import hashlib
 import importlib
@@ -19,6 +20,7 @@ from typing import Any
 
 from llmga.errors import ObjectiveError
 from llmga.objectives._base import FunctionObjective, Objective, check_direction
+from llmga.objectives.pmo import GUACAMOL_TASKS, MODEL_TASKS
 from llmga.objectives.rdkit import DESCRIPTORS, SimilarityObjective, descriptor_objective
 
 __all__ = ["REGISTRY", "Entry", "available", "get_objective", "parse_spec", "register"]
@@ -44,6 +46,11 @@ REGISTRY: dict[str, Entry] = {
     )
     for name, (_, direction, desc) in DESCRIPTORS.items()
 }
+REGISTRY["qed"] = dataclasses.replace(REGISTRY["qed"], tags=("rdkit", "pmo"))
+REGISTRY.update(
+    (name, Entry(factory=factory, description=description, source="PMO", tags=("pmo",)))
+    for name, (factory, description) in {**GUACAMOL_TASKS, **MODEL_TASKS}.items()
+)
 REGISTRY["similarity"] = Entry(
     factory=SimilarityObjective,
     description="Tanimoto similarity (Morgan r=2, 2048 bits) to a target: similarity(target=SMILES)",
