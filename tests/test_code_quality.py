@@ -14,7 +14,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_clean():
-    proc = _run("ruff", "check", "llmga", "tests", "benchmarks", "objectives")
+    proc = _run("ruff", "check", "llmga", "tests", "benchmarks", "objectives", "scripts")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
