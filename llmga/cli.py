@@ -40,6 +40,10 @@ def _field_type(field: dataclasses.Field[Any]) -> type:
     return hint if isinstance(hint, type) else str
 
 
+def _default_note(help_text: str, default: object) -> str:
+    return "" if default is None or "default" in help_text else f" (default: {default})"
+
+
 def _add_config_flags(
     parser: argparse.ArgumentParser, exclude: tuple[str, ...] = (), defaults: dict[str, Any] | None = None
 ) -> None:
@@ -52,7 +56,7 @@ def _add_config_flags(
             "dest": field.name,
             "type": _field_type(field),
             "default": argparse.SUPPRESS,
-            "help": f"{field.metadata.get('help', '')} (default: {default})",
+            "help": field.metadata.get("help", "") + _default_note(field.metadata.get("help", ""), default),
         }
         if "choices" in field.metadata:
             kwargs["choices"] = field.metadata["choices"]
