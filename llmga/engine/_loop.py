@@ -27,7 +27,7 @@ from llmga.errors import ObjectiveError, OperatorError
 from llmga.executors import Executor, make_executor
 from llmga.metrics import top_k_mean
 from llmga.objectives import Objective
-from llmga.operators import GraphCrossover, GraphMutation, Operator, Parent, VariationContext
+from llmga.operators import Child, GraphCrossover, GraphMutation, Operator, Parent, VariationContext
 
 __all__ = [
     "EngineResult",
@@ -40,6 +40,18 @@ __all__ = [
 ]
 
 _STALL_LIMIT = 50  # generations in a row without a single new molecule
+
+
+def _text(kid: str | Child | None) -> str:
+    """The SMILES text of an operator's child ("" when there is none)."""
+    if isinstance(kid, Child):
+        return kid.smiles
+    return kid if isinstance(kid, str) else ""
+
+
+def _label(kid: str | Child | None, default: str) -> str:
+    """Who made a child: its own label if it carries one, else the operator's name."""
+    return kid.operator if isinstance(kid, Child) else default
 
 
 class MaxFitness(base.Fitness):
@@ -212,20 +224,24 @@ class GeneticAlgorithm:
             best_score=best,
             generation=generation,
             executor=self.executor,
+            is_scored=self.oracle.cache.__contains__,
         )
 
     @staticmethod
     def _apply(
         op: Operator, groups: list[list[Parent]], rng: np.random.Generator, ctx: VariationContext
-    ) -> list[list[str | None]]:
+    ) -> list[list[str | Child | None]]:
         out = op.apply(groups, rng, ctx)
-        if not isinstance(out, list) or len(out) != len(groups):
-            got = len(out) if isinstance(out, list) else type(out).__name__
+        if not isinstance(out, (list, tuple)) or len(out) != len(groups):
+            got = len(out) if isinstance(out, (list, tuple)) else type(out).__name__
             raise OperatorError(
                 f"operator {op.name!r} returned {got} child lists for {len(groups)} parent groups; "
                 "Operator.apply must return one list per group, in order"
             )
-        return [list(kids) if isinstance(kids, (list, tuple)) else [None] for kids in out]
+        children: list[list[str | Child | None]] = [
+            list(kids) if isinstance(kids, (list, tuple)) else [None] for kids in out
+        ]
+        return children
 
     def _split(self, n: int) -> list[int]:
         shares = np.array([max(r.share, 0.0) for r in self.recipes], dtype=float)
@@ -240,11 +256,11 @@ class GeneticAlgorithm:
     def _offspring(self, pool: list[Individual], generation: int) -> tuple[list[Candidate], int]:
         """All of one generation's children as candidates, plus how many were proposed."""
         rng, ctx = self.rng, self._context(generation)
-        children: list[tuple[str | None, tuple[int, ...], str]] = []
+        children: list[tuple[str | Child | None, tuple[int, ...], str]] = []
         for recipe, n in zip(self.recipes, self._split(self.config.offspring), strict=True):
             if n == 0:
                 continue
-            batch: list[tuple[str | None, tuple[int, ...], str]]
+            batch: list[tuple[str | Child | None, tuple[int, ...], str]]
             if recipe.crossover is not None:
                 op = recipe.crossover
                 n_groups = math.ceil(n / max(op.children_per_group, 1))
@@ -255,7 +271,8 @@ class GeneticAlgorithm:
                     (kid, tuple(p.call for p in group), op.name)
                     for group, kids in zip(groups, outs, strict=True)
                     for kid in kids
-                ][:n]
+                ]
+                batch = batch[:n]
                 rate = recipe.mutation_rate
             else:
                 picks = rng.integers(len(pool), size=n)
@@ -266,19 +283,20 @@ class GeneticAlgorithm:
                 draws = rng.random(len(batch))
                 chosen = [i for i, (kid, _, _) in enumerate(batch) if kid is not None and draws[i] < rate]
                 if chosen:
-                    groups = [[Parent(str(batch[i][0]))] for i in chosen]
+                    groups = [[Parent(_text(batch[i][0]))] for i in chosen]
                     outs = self._apply(mut, groups, rng, ctx)
                     for i, kids in zip(chosen, outs, strict=True):
-                        _, parents, name = batch[i]
+                        kid, parents, name = batch[i]
+                        name = _label(kid, name)
                         label = f"{name}+{mut.name}" if name else mut.name
                         batch[i] = (kids[0] if kids else None, parents, label)
             children.extend(batch)
         # Children are untrusted: parse and canonicalise every one (on the workers).
-        texts = [kid if isinstance(kid, str) else "" for kid, _, _ in children]
+        texts = [_text(kid) for kid, _, _ in children]
         smiles_list = self.executor.map(canonical, texts)
         candidates = [
-            Candidate(smiles, name, parents)
-            for smiles, (_, parents, name) in zip(smiles_list, children, strict=True)
+            Candidate(smiles, _label(kid, name), parents)
+            for smiles, (kid, parents, name) in zip(smiles_list, children, strict=True)
             if smiles is not None
         ]
         return candidates, len(children)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from llmga.operators._base import Operator, Parent, VariationContext
+from llmga.operators._base import Child, Operator, Parent, VariationContext
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter, crossover, mutate, ring_ok
 
 __all__ = [
+    "Child",
     "GraphCrossover",
     "GraphMutation",
     "MoleculeFilter",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +12,7 @@ import numpy as np
 
 from llmga.executors import Executor, SerialExecutor
 
-__all__ = ["Operator", "Parent", "VariationContext"]
+__all__ = ["Child", "Operator", "Parent", "VariationContext"]
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,31 @@ class Parent:
 
 
 @dataclass(frozen=True)
+class Child:
+    """A child with its own provenance label, for operators that mix sources.
+
+    An LLM operator that fills a failed slot with a graph-GA child returns
+    ``Child(smiles, "graph_crossover(fallback)")`` so the run records who made it.
+    """
+
+    smiles: str
+    operator: str
+
+
+def _never(smiles: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
 class VariationContext:
     """What an operator may want to know about the run when it proposes children.
 
     LLM operators put the objective and scores into prompts. ``executor``
     runs CPU-bound per-group work on the run's cores: operators that use it
     must give each group its own seed (drawn from ``rng``) so that children
-    do not depend on the number of workers.
+    do not depend on the number of workers. ``is_scored(canonical_smiles)``
+    tells whether a molecule was already scored in this run, so an operator
+    can avoid proposing repeats (which cost no oracle call but waste a slot).
     """
 
     objective: str = ""
@@ -45,6 +63,7 @@ class VariationContext:
     generation: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     executor: Executor = field(default_factory=SerialExecutor)
+    is_scored: Callable[[str], bool] = _never
 
 
 class Operator(ABC):
@@ -57,8 +76,9 @@ class Operator(ABC):
       for each group (an LLM may propose several per prompt).
     * :meth:`apply` receives **all** parent groups of one generation at once
       and returns one list per group, in the same order, of length
-      ``children_per_group``; an entry is a SMILES string or ``None`` where
-      that child could not be made. Batch-level work (one model call for the
+      ``children_per_group``; an entry is a SMILES string, a :class:`Child`
+      (a SMILES with its own provenance label), or ``None`` where that child
+      could not be made. Batch-level work (one model call for the
       whole generation) belongs inside :meth:`apply`.
     * Randomness comes only from ``rng``: with the same groups and the same
       generator state, a deterministic operator returns the same children.
@@ -76,7 +96,7 @@ class Operator(ABC):
         groups: Sequence[Sequence[Parent]],
         rng: np.random.Generator,
         context: VariationContext,
-    ) -> list[list[str | None]]:
+    ) -> Sequence[Sequence[str | Child | None]]:
         """Propose children for every group of parents; ``None`` where one failed."""
 
     def card(self) -> dict[str, Any]:

@@ -60,9 +60,7 @@ def extract_candidates(text: str, *, selfies: bool = False, max_items: int = 64)
             found = [t for t in tokens if _SELFIES_TOKEN.match(t)]
         else:
             found = [
-                t
-                for t in tokens
-                if _SMILES_TOKEN.match(t) and (_SMILES_SYNTAX.search(t) or canonical(t) is not None)
+                t for t in tokens if _SMILES_TOKEN.match(t) and (_SMILES_SYNTAX.search(t) or canonical(t) is not None)
             ]
     out: list[str] = []
     for item in found:

@@ -7,7 +7,7 @@ from llmga.data import zinc250k
 from llmga.engine import GeneticAlgorithm, Recipe
 from llmga.errors import ObjectiveError, OperatorError
 from llmga.objectives import FunctionObjective, get_objective
-from llmga.operators import GraphMutation, Operator
+from llmga.operators import Child, GraphMutation, Operator
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +174,27 @@ def test_results_do_not_depend_on_the_number_of_workers(pool):
     _, serial = run("qed", pool, budget=250, seed=9, workers=1)
     _, parallel = run("qed", pool, budget=250, seed=9, workers=2)
     assert serial.evaluations == parallel.evaluations
+
+
+def test_children_can_carry_their_own_label_and_operators_see_what_was_scored(pool):
+    seen_known = []
+
+    class Mixed(Operator):
+        name = "mixed"
+        arity = 1
+        children_per_group = 2
+
+        def apply(self, groups, rng, context):
+            seen_known.append(context.is_scored(groups[0][0].smiles))  # a parent was scored
+            return [[g[0].smiles + "C", Child(g[0].smiles + "N", "mixed(fallback)")] for g in groups]
+
+    config = Config(budget=200, population=10, offspring=6, max_generations=2, workers=1)
+    _, result = run_with(Mixed(), config, pool)
+    labels = {e.operator for e in result.evaluations if e.generation > 0}
+    assert labels == {"mixed", "mixed(fallback)"}
+    assert seen_known and all(seen_known)
+
+
+def run_with(operator, config, pool):
+    ga = GeneticAlgorithm(get_objective("qed"), config, pool, recipes=[Recipe(operator, None)])
+    return ga, ga.run()
