@@ -54,13 +54,16 @@ def extract_candidates(text: str, *, selfies: bool = False, max_items: int = 64)
         found = [line for block in blocks for line in block.splitlines()]
     if not found:
         # Bare tokens: SELFIES strings, or words that look like SMILES — they have SMILES
-        # syntax (ring digits, bonds, brackets) or parse — so prose is not counted as invalid.
+        # syntax (ring digits, bonds, brackets) or parse with 3+ characters (so prose such
+        # as "I" or "No" is neither a child nor counted as invalid).
         tokens = [_strip(t) for t in re.split(r"[\s,;]+", text)]
         if selfies:
             found = [t for t in tokens if _SELFIES_TOKEN.match(t)]
         else:
             found = [
-                t for t in tokens if _SMILES_TOKEN.match(t) and (_SMILES_SYNTAX.search(t) or canonical(t) is not None)
+                t
+                for t in tokens
+                if _SMILES_TOKEN.match(t) and (_SMILES_SYNTAX.search(t) or (len(t) >= 3 and canonical(t) is not None))
             ]
     out: list[str] = []
     for item in found:

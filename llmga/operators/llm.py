@@ -1,0 +1,239 @@
+"""Crossover and mutation proposed by a language model, a whole generation per backend call.
+
+One generation's parent groups become one batch of prompts sent in a single
+:meth:`Backend.generate` call. Each prompt asks for ``k`` children (chat
+style: the model lists them; plain style: ``k`` sampled completions of one
+child each). Replies are untrusted text: children are parsed, validated,
+canonicalised and filtered — parents, molecules already scored in the run,
+repeats within the batch and molecules outside the graph GA's filters are
+dropped. Groups that come up short are asked again (a bounded number of
+rounds); slots still empty are filled by a graph-GA child labelled as a
+fallback, so each generation keeps its offspring count.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from llmga.backends import Backend, GenerationParams, Prompt
+from llmga.chem import to_mol
+from llmga.operators._base import Child, Operator, Parent, VariationContext
+from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
+from llmga.prompting import Templates, parse_reply
+
+__all__ = ["LLMCrossover", "LLMMutation", "LLMOperator", "PromptOptions"]
+
+Style = Literal["chat", "plain"]
+
+
+@dataclass(frozen=True)
+class PromptOptions:
+    """What goes into prompts; every switch is recorded with the run."""
+
+    style: Style = "chat"
+    hide_objective_name: bool = False
+    selfies: bool = False
+
+
+def _score_text(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.4g}"
+
+
+class LLMOperator(Operator):
+    """A language-model variation operator (see the module docstring).
+
+    ``log(record)`` receives one dict per prompt: time, backend, model,
+    template, prompt, raw reply, tokens in/out, latency, children parsed,
+    valid and new, parent call numbers, error.
+    """
+
+    kind: Literal["crossover", "mutation"] = "mutation"
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        k: int = 4,
+        params: GenerationParams | None = None,
+        templates: Templates | None = None,
+        options: PromptOptions | None = None,
+        fallback: Operator | None = None,
+        molecule_filter: MoleculeFilter | None = None,
+        max_rounds: int = 2,
+        log: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        if k < 1:
+            raise ValueError(f"children per call must be at least 1, got {k}")
+        self.backend = backend
+        self.k = k
+        self.children_per_group = k
+        self.params = params or GenerationParams()
+        self.templates = templates or Templates.load()
+        self.options = options or PromptOptions()
+        self.filter = molecule_filter or MoleculeFilter()
+        self.fallback = fallback if fallback is not None else self._default_fallback()
+        self.max_rounds = max_rounds
+        self.log = log
+        self.name = f"llm_{self.kind}"
+        self.arity = 2 if self.kind == "crossover" else 1
+
+    def _default_fallback(self) -> Operator:
+        return (
+            GraphCrossover(self.filter.size_mean, self.filter.size_std)
+            if self.kind == "crossover"
+            else GraphMutation(self.filter.size_mean, self.filter.size_std)
+        )
+
+    # ------------------------------------------------------------------ prompts
+    def _template(self) -> str:
+        return self.kind if self.options.style == "chat" else f"{self.kind}_plain"
+
+    def _prompt(self, group: Sequence[Parent], context: VariationContext, k: int) -> Prompt:
+        better = "higher" if context.direction == "maximize" else "lower"
+        values = {
+            "objective": "" if self.options.hide_objective_name else context.objective,
+            "description": context.description,
+            "card": context.extra.get("card", ""),
+            "direction": context.direction,
+            "better": better,
+            "best_score": _score_text(context.best_score),
+            "parents": "\n".join(f"<smiles>{p.smiles}</smiles> score {_score_text(p.score)}" for p in group),
+            "parents_plain": ".".join(self._encode(p.smiles) for p in group),
+            "k": k,
+            "memo": context.extra.get("memo", ""),
+        }
+        user = self.templates.render(self._template(), values)
+        if self.options.style == "plain":
+            return Prompt.chat(user)
+        return Prompt.chat(user, system=self.templates.render("system", values))
+
+    def _encode(self, smiles: str) -> str:
+        if not self.options.selfies:
+            return smiles
+        import selfies
+
+        encoded: str = selfies.encoder(smiles)
+        return encoded
+
+    # ------------------------------------------------------------------ apply
+    def _acceptable(self, smiles: str, rng: np.random.Generator) -> bool:
+        mol = to_mol(smiles)
+        return mol is not None and self.filter(mol, rng)
+
+    def apply(
+        self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
+    ) -> list[list[str | Child | None]]:
+        kids: list[list[str | Child | None]] = [[] for _ in groups]
+        taken: set[str] = set()
+        plain = self.options.style == "plain"
+        for _ in range(self.max_rounds):
+            todo = [i for i, got in enumerate(kids) if len(got) < self.k]
+            if not todo:
+                break
+            wanted = {i: self.k - len(kids[i]) for i in todo}
+            prompts = [self._prompt(groups[i], context, wanted[i]) for i in todo]
+            # Chat models list k children in one reply; plain models give one child per sample.
+            n = max(wanted.values()) if plain else 1
+            params = GenerationParams(
+                n=n,
+                temperature=self.params.temperature,
+                top_p=self.params.top_p,
+                max_new_tokens=self.params.max_new_tokens,
+                seed=int(rng.integers(2**31)),
+            )
+            started = time.time()
+            completions = self.backend.generate(prompts, params)
+            for i, prompt, completion in zip(todo, prompts, completions, strict=True):
+                parents = {p.smiles for p in groups[i]}
+                parsed = valid = new = 0
+                for text in completion.texts:
+                    reply = parse_reply(text, selfies=self.options.selfies, max_items=4 * self.k)
+                    parsed += reply.candidates
+                    valid += len(reply.smiles)
+                    for smiles in reply.smiles:
+                        if len(kids[i]) >= self.k:
+                            break
+                        if smiles in parents or smiles in taken or context.is_scored(smiles):
+                            continue
+                        if not self._acceptable(smiles, rng):
+                            continue
+                        taken.add(smiles)
+                        kids[i].append(smiles)
+                        new += 1
+                if self.log is not None:
+                    self.log(
+                        {
+                            "time": started,
+                            "generation": context.generation,
+                            "operator": self.name,
+                            "backend": self.backend.name,
+                            "model": self.backend.model,
+                            "template": self._template(),
+                            "prompt": prompt.text(),
+                            "reply": "\n<<<next completion>>>\n".join(completion.texts),
+                            "tokens_in": completion.tokens_in,
+                            "tokens_out": completion.tokens_out,
+                            "latency_s": round(completion.latency_s, 4),
+                            "asked": wanted[i],
+                            "parsed": parsed,
+                            "valid": valid,
+                            "new": new,
+                            "parents": " ".join(str(p.call) for p in groups[i]),
+                            "error": completion.error or "",
+                        }
+                    )
+        return self._fill(groups, kids, rng, context)
+
+    def _fill(
+        self,
+        groups: Sequence[Sequence[Parent]],
+        kids: list[list[str | Child | None]],
+        rng: np.random.Generator,
+        context: VariationContext,
+    ) -> list[list[str | Child | None]]:
+        """Fill empty slots with graph-GA children, labelled ``<name>(fallback)``, in one batch."""
+        slots = [(i, self.k - len(got)) for i, got in enumerate(kids) if len(got) < self.k]
+        fb_groups = [groups[i] for i, missing in slots for _ in range(missing)]
+        if not fb_groups:
+            return kids
+        label = f"{self.fallback.name}(fallback)"
+        made = iter(self.fallback.apply(fb_groups, rng, context))
+        for i, missing in slots:
+            for _ in range(missing):
+                child = next(made)[0]
+                text = child.smiles if isinstance(child, Child) else child
+                kids[i].append(Child(text, label) if text else None)
+        return kids
+
+    def card(self) -> dict[str, Any]:
+        return super().card() | {
+            **self.backend.card(),
+            "k": self.k,
+            "temperature": self.params.temperature,
+            "top_p": self.params.top_p,
+            "max_new_tokens": self.params.max_new_tokens,
+            "style": self.options.style,
+            "hide_objective_name": self.options.hide_objective_name,
+            "selfies": self.options.selfies,
+            "max_rounds": self.max_rounds,
+            "templates": self.templates.source,
+            "fallback": self.fallback.name,
+        }
+
+
+class LLMCrossover(LLMOperator):
+    """Two parents in, ``k`` children per prompt."""
+
+    kind = "crossover"
+
+
+class LLMMutation(LLMOperator):
+    """One parent in, ``k`` children per prompt."""
+
+    kind = "mutation"
