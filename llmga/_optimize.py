@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import platform
 import time
@@ -12,16 +13,19 @@ from typing import Any
 
 import numpy as np
 
+from llmga.backends import Backend, GenerationParams, Usage, make_backend
 from llmga.config import Config
 from llmga.data import read_smiles_file, zinc250k
 from llmga.engine import EngineResult, GeneticAlgorithm, Observer, Recipe, default_recipes
 from llmga.engine._oracle import Evaluation
 from llmga.metrics import top_k_auc, top_k_mean
 from llmga.objectives import Objective, get_objective
+from llmga.operators import GraphMutation, LLMCrossover, LLMMutation, MoleculeFilter, PromptOptions
+from llmga.prompting import Templates
 from llmga.result import RunResult, load
 from llmga.store import BEST_FILE, POPULATION_FILE, RunFolder, default_run_dir
 
-__all__ = ["optimize", "summarize"]
+__all__ = ["build_recipes", "optimize", "summarize"]
 
 
 def _version(dist: str) -> str | None:
@@ -57,7 +61,7 @@ def optimize(
     config: Config | None = None,
     recipes: Sequence[Recipe] | None = None,
     observers: Sequence[Observer] = (),
-    stop: Callable[[], bool] | None = None,
+    stop: Callable[[], bool | str | None] | None = None,
     **options: Any,
 ) -> RunResult:
     """Optimise ``objective`` with the genetic algorithm and return the run's result.
@@ -83,9 +87,17 @@ def optimize(
     pool = read_smiles_file(cfg.init) if cfg.init else zinc250k()
     out = Path(cfg.out) if cfg.out else default_run_dir(obj.name, cfg.seed)
     cfg = cfg.replace(out=str(out))
-    recipe_list = list(recipes) if recipes is not None else default_recipes(cfg)
-
+    backend = make_backend(cfg)  # a bad --llm fails here, before any oracle call
+    usage = Usage(cfg.price_in, cfg.price_out, cfg.max_llm_tokens, cfg.max_cost) if backend else None
     folder = RunFolder(out)
+
+    def log_llm_call(record: dict[str, Any]) -> None:
+        if usage is not None:
+            usage.add(record)
+        folder.on_llm_call(record)
+
+    recipe_list = list(recipes) if recipes is not None else build_recipes(cfg, backend, log=log_llm_call)
+
     folder.create(
         cfg.to_dict(),
         {
@@ -111,19 +123,76 @@ def optimize(
             },
         },
     )
-    ga = GeneticAlgorithm(obj, cfg, pool, recipes=recipe_list, observers=[folder, *observers], stop=stop)
+    started = time.perf_counter()
+
+    def stop_reason() -> bool | str | None:
+        reason = stop() if stop is not None else None
+        if reason:
+            return reason
+        if usage is not None and (spent := usage.exceeded()):
+            return spent
+        if cfg.max_time is not None and time.perf_counter() - started >= cfg.max_time:
+            return "max_time"
+        return None
+
+    ga = GeneticAlgorithm(obj, cfg, pool, recipes=recipe_list, observers=[folder, *observers], stop=stop_reason)
     try:
         result = ga.run()
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        _finish(folder, ga, None, reason, f"{type(exc).__name__}: {exc}")
+        _finish(folder, ga, None, reason, f"{type(exc).__name__}: {exc}", usage)
         raise
-    _finish(folder, ga, result, "interrupted" if result.stop_reason == "interrupted" else "finished", None)
+    finally:
+        if backend is not None:
+            backend.close()
+    status = "interrupted" if result.stop_reason == "interrupted" else "finished"
+    _finish(folder, ga, result, status, None, usage)
     return load(out)
 
 
+def build_recipes(
+    config: Config, backend: Backend | None, *, log: Callable[[dict[str, Any]], None] | None = None
+) -> list[Recipe]:
+    """The operators a configuration implies: graph GA, plus LLM operators for ``llm_share`` of the children.
+
+    The LLM share is split evenly between the LLM operators named in
+    ``llm_operators``: LLM crossover children go on to graph mutation at
+    ``mutation_rate`` (as graph crossover children do); LLM mutation children
+    are kept as they are.
+    """
+    graph = default_recipes(config)
+    if backend is None or config.llm_share == 0:
+        return graph
+    kinds = [k.strip() for k in config.llm_operators.split(",") if k.strip()]
+    share = config.llm_share / len(kinds)
+    shared: dict[str, Any] = {
+        "k": config.children_per_call,
+        "params": GenerationParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens),
+        "templates": Templates.load(config.prompt_dir),
+        "options": PromptOptions(
+            style="plain" if config.prompt_style == "plain" else "chat",
+            hide_objective_name=config.hide_objective_name,
+        ),
+        "molecule_filter": MoleculeFilter(config.size_mean, config.size_std),
+        "log": log,
+    }
+    recipes = [dataclasses.replace(r, share=1.0 - config.llm_share) for r in graph] if config.llm_share < 1 else []
+    for kind in kinds:
+        if kind == "crossover":
+            mutation = GraphMutation(config.size_mean, config.size_std)
+            recipes.append(Recipe(LLMCrossover(backend, **shared), mutation, config.mutation_rate, share=share))
+        else:
+            recipes.append(Recipe(LLMMutation(backend, **shared), None, 0.0, share=share))
+    return recipes
+
+
 def _finish(
-    folder: RunFolder, ga: GeneticAlgorithm, result: EngineResult | None, status: str, error: str | None
+    folder: RunFolder,
+    ga: GeneticAlgorithm,
+    result: EngineResult | None,
+    status: str,
+    error: str | None,
+    usage: Usage | None = None,
 ) -> None:
     """Write best molecules, final population and summary (also after a failure)."""
     evaluations = ga.oracle.records
@@ -152,5 +221,15 @@ def _finish(
         error=error,
         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
+    if usage is not None:
+        children = [e for e in evaluations if e.generation > 0]
+        summary.update(usage.summary())
+        summary["llm_share_of_new_molecules"] = (
+            sum(e.operator.startswith("llm_") for e in children) / len(children) if children else None
+        )
+        survivors = [p for p in ga.population if p.generation > 0]
+        summary["llm_share_of_survivors"] = (
+            sum(p.operator.startswith("llm_") for p in survivors) / len(survivors) if survivors else None
+        )
     folder.write_summary(summary)
     folder.close()

@@ -58,6 +58,10 @@ def _add_config_flags(
             "default": argparse.SUPPRESS,
             "help": field.metadata.get("help", "") + _default_note(field.metadata.get("help", ""), default),
         }
+        if kwargs["type"] is bool:
+            kwargs.pop("type")
+            kwargs["action"] = argparse.BooleanOptionalAction
+            kwargs["help"] = field.metadata.get("help", "")
         if "choices" in field.metadata:
             kwargs["choices"] = field.metadata["choices"]
         parser.add_argument(flag, **kwargs)
@@ -213,6 +217,18 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
     ):
         metrics.add_row(label, _fmt(s.get(key)))
     metrics.add_row("oracle calls / budget", f"{s.get('calls')} / {s.get('budget')}")
+    if s.get("llm_calls") is not None:
+        cost = s.get("llm_cost_usd")
+        metrics.add_row(
+            "LLM calls / tokens in+out",
+            f"{s['llm_calls']} / {s['llm_tokens_in']}+{s['llm_tokens_out']}" + (f" (${cost:.4f})" if cost else ""),
+        )
+        metrics.add_row(
+            "LLM latency p50 / p95 (s)",
+            f"{_fmt(s.get('llm_latency_p50_s'), 3)} / {_fmt(s.get('llm_latency_p95_s'), 3)}",
+        )
+        metrics.add_row("LLM validity / novelty", f"{_fmt(s.get('llm_validity'), 2)} / {_fmt(s.get('llm_novelty'), 2)}")
+        metrics.add_row("LLM share of survivors", _fmt(s.get("llm_share_of_survivors"), 2))
     metrics.add_row("generations", str(s.get("generations")))
     metrics.add_row("stopped by", str(s.get("stop_reason")))
     metrics.add_row("run folder", str(result.path))

@@ -58,13 +58,52 @@ class Config:
     size_mean: float = _opt(39.15, "graph GA: mean of the random heavy-atom cap for children")
     size_std: float = _opt(3.50, "graph GA: standard deviation of the heavy-atom cap")
     out: str | None = _opt(None, "run folder to write (default: runs/<objective>-<time>-s<seed>)")
+    # --- language-model operators -------------------------------------------------------
+    llm: str = _opt(
+        "none",
+        "language model proposing children: none, openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE",
+    )
+    llm_share: float = _opt(0.5, "fraction of each generation's children asked of the language model")
+    llm_operators: str = _opt(
+        "crossover,mutation", "which LLM operators share the LLM's children: crossover, mutation or both"
+    )
+    children_per_call: int = _opt(4, "children asked for in each prompt")
+    temperature: float = _opt(1.0, "sampling temperature of the language model")
+    max_new_tokens: int = _opt(256, "longest reply, in tokens")
+    base_url: str | None = _opt(None, "OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
+    api_key_env: str = _opt("OPENAI_API_KEY", "environment variable holding the API key (never saved)")
+    llm_concurrency: int = _opt(8, "concurrent HTTP requests to an OpenAI-compatible server")
+    device: str = _opt("auto", "hf backend: cpu, cuda or auto", choices=("auto", "cpu", "cuda"))
+    prompt_dir: str | None = _opt(None, "folder of prompt templates overriding the shipped prompts/")
+    prompt_style: str = _opt(
+        "chat",
+        "chat (instruction models list children) or plain (molecule LMs sample one child)",
+        choices=("chat", "plain"),
+    )
+    hide_objective_name: bool = _opt(False, "keep the objective's name (a drug name, say) out of prompts")
+    max_llm_tokens: int | None = _opt(None, "stop the run once the LLM has used this many tokens (in + out)")
+    max_cost: float | None = _opt(None, "stop the run once the LLM cost reaches this many USD (needs --price-*)")
+    price_in: float | None = _opt(None, "USD per million prompt tokens, for cost accounting")
+    price_out: float | None = _opt(None, "USD per million completion tokens, for cost accounting")
+    max_time: float | None = _opt(None, "stop the run after this many seconds of wall time")
 
     def __post_init__(self) -> None:
         def bad(name: str, fix: str) -> ConfigError:
             flag = "--" + name.replace("_", "-")
             return ConfigError(f"{flag} {getattr(self, name)!r} is not valid: {fix}")
 
-        for name in ("budget", "population", "offspring", "patience", "seed", "tournament_size", "workers"):
+        for name in (
+            "budget",
+            "population",
+            "offspring",
+            "patience",
+            "seed",
+            "tournament_size",
+            "workers",
+            "children_per_call",
+            "max_new_tokens",
+            "llm_concurrency",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise bad(name, "give a whole number")
@@ -97,6 +136,22 @@ class Config:
             raise bad("seed", "give a non-negative integer")
         if self.workers < 0:
             raise bad("workers", "give 0 (all available cores) or a positive number of processes")
+        if not 0.0 <= self.llm_share <= 1.0:
+            raise bad("llm_share", "give a fraction between 0 and 1, e.g. --llm-share 0.5")
+        ops = [o.strip() for o in self.llm_operators.split(",") if o.strip()]
+        if not ops or any(o not in ("crossover", "mutation") for o in ops):
+            raise bad("llm_operators", "give crossover, mutation or crossover,mutation")
+        for name in ("children_per_call", "max_new_tokens", "llm_concurrency"):
+            if getattr(self, name) < 1:
+                raise bad(name, "give a positive number")
+        if not self.temperature >= 0:
+            raise bad("temperature", "give a temperature of 0 or more, e.g. --temperature 0.8")
+        for name in ("max_llm_tokens", "max_cost", "price_in", "price_out", "max_time"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise bad(name, "give a positive number, or leave it out")
+        if self.max_cost is not None and (self.price_in is None or self.price_out is None):
+            raise bad("max_cost", "cost is counted from --price-in and --price-out (USD per million tokens); give both")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -155,8 +155,9 @@ class EngineResult:
 class GeneticAlgorithm:
     """A seeded, budgeted (mu + lambda) genetic algorithm over SMILES.
 
-    ``stop`` is asked after every generation; when it returns True the run
-    ends there with stop reason ``"interrupted"`` (a graceful Ctrl-C).
+    ``stop`` is asked after every generation; when it returns a reason (a
+    string such as ``"max_cost"``) or True (``"interrupted"``, a graceful
+    Ctrl-C) the run ends there with that stop reason.
     """
 
     def __init__(
@@ -169,7 +170,7 @@ class GeneticAlgorithm:
         observers: Sequence[Observer] = (),
         rng: np.random.Generator | None = None,
         executor: Executor | None = None,
-        stop: Callable[[], bool] | None = None,
+        stop: Callable[[], bool | str | None] | None = None,
     ) -> None:
         self.objective = objective
         self.config = config
@@ -380,8 +381,9 @@ class GeneticAlgorithm:
         generation = 0
         stop = "budget"
         while True:
-            if self.stop is not None and self.stop():
-                stop = "interrupted"
+            reason = self.stop() if self.stop is not None else None
+            if reason:
+                stop = reason if isinstance(reason, str) else "interrupted"
                 break
             if self.oracle.exhausted:
                 stop = "budget"

@@ -18,7 +18,7 @@ from typing import IO, Any
 from llmga.engine import Evaluation, GenerationReport
 from llmga.errors import ConfigError
 
-__all__ = ["EVALUATION_COLUMNS", "RunFolder", "default_run_dir"]
+__all__ = ["EVALUATION_COLUMNS", "LLM_CALLS_FILE", "LLM_CALL_COLUMNS", "RunFolder", "default_run_dir"]
 
 EVALUATION_COLUMNS = ("call", "smiles", "score", "generation", "operator", "parents")
 CONFIG_FILE = "config.json"
@@ -28,6 +28,26 @@ GENERATIONS_FILE = "generations.csv"
 BEST_FILE = "best.csv"
 POPULATION_FILE = "population.csv"
 SUMMARY_FILE = "summary.json"
+LLM_CALLS_FILE = "llm_calls.csv"
+LLM_CALL_COLUMNS = (
+    "time",
+    "generation",
+    "operator",
+    "backend",
+    "model",
+    "template",
+    "prompt",
+    "reply",
+    "tokens_in",
+    "tokens_out",
+    "latency_s",
+    "asked",
+    "parsed",
+    "valid",
+    "new",
+    "parents",
+    "error",
+)
 
 
 def default_run_dir(objective_name: str, seed: int, root: str | Path = "runs") -> Path:
@@ -76,6 +96,8 @@ class RunFolder:
         self._eval_writer: Any = None
         self._gen_writer: Any = None
         self._gen_fields: list[str] = []
+        self._llm: IO[str] | None = None
+        self._llm_writer: Any = None
 
     def create(self, config: dict[str, Any], run_info: dict[str, Any]) -> None:
         if self.path.exists() and any(self.path.iterdir()):
@@ -116,6 +138,15 @@ class RunFolder:
         self._gen_writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()})
         self._gens.flush()
 
+    def on_llm_call(self, record: dict[str, Any]) -> None:
+        """Append one language-model call (a prompt and its reply) to ``llm_calls.csv``."""
+        if self._llm is None:
+            self._llm = open(self.path / LLM_CALLS_FILE, "w", newline="")  # noqa: SIM115
+            self._llm_writer = csv.DictWriter(self._llm, fieldnames=LLM_CALL_COLUMNS, extrasaction="ignore")
+            self._llm_writer.writeheader()
+        self._llm_writer.writerow(record)
+        self._llm.flush()
+
     def write_table(self, name: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         with open(self.path / name, "w", newline="") as fh:
             writer = csv.writer(fh)
@@ -126,6 +157,6 @@ class RunFolder:
         write_json(self.path / SUMMARY_FILE, _clean(summary))
 
     def close(self) -> None:
-        for fh in (self._evals, self._gens):
+        for fh in (self._evals, self._gens, self._llm):
             if fh is not None and not fh.closed:
                 fh.close()

@@ -1,0 +1,49 @@
+"""From ``--llm SPEC`` to a backend: the one place where backend specs are understood."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmga.backends._base import Backend, BackendError
+from llmga.backends.replay import ReplayBackend
+
+if TYPE_CHECKING:
+    from llmga.config import Config
+
+__all__ = ["SPEC_FORMS", "make_backend", "read_replies"]
+
+SPEC_FORMS = "none, openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE"
+
+
+def read_replies(path: str | Path) -> list[str]:
+    """Canned replies from a text file: replies separated by lines holding only ``---``."""
+    p = Path(path)
+    if not p.is_file():
+        raise BackendError(f"replay file {str(path)!r} does not exist; give a text file of replies separated by ---")
+    replies: list[str] = []
+    current: list[str] = []
+    for line in p.read_text().splitlines():
+        if line.strip() == "---":
+            replies.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    replies.append("\n".join(current))
+    replies = [r for r in replies if r.strip()]
+    if not replies:
+        raise BackendError(f"replay file {str(path)!r} holds no reply")
+    return replies
+
+
+def make_backend(config: Config) -> Backend | None:
+    """The backend ``config.llm`` names (``None`` for ``none``), checked before any oracle call."""
+    spec = config.llm.strip()
+    if spec in ("", "none"):
+        return None
+    kind, sep, target = spec.partition(":")
+    if not sep or not target:
+        raise BackendError(f"--llm {spec!r} is not understood; use one of: {SPEC_FORMS}")
+    if kind == "replay":
+        return ReplayBackend(read_replies(target), model=Path(target).name)
+    raise BackendError(f"--llm {spec!r}: unknown backend {kind!r}; use one of: {SPEC_FORMS}")

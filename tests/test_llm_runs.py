@@ -1,0 +1,107 @@
+"""Runs with a language model, end to end, on the in-memory replay backend."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import llmga
+from llmga.backends import BackendError
+from llmga.cli import main
+from llmga.errors import ConfigError
+
+REPLIES = """<smiles>CC(C)(C)c1ccc2occ(CC(=O)Nc3ccccc3Cl)c2c1</smiles>
+<smiles>CCOC(=O)c1ccc(NC(=O)c2ccccc2)cc1</smiles>
+---
+Here you go: <smiles>COc1ccc(CC(=O)Nc2ccc(F)cc2)cc1</smiles> and <smiles>not-a-smiles</smiles>
+---
+I am sorry, I cannot do that.
+"""
+
+
+@pytest.fixture
+def replies(tmp_path):
+    path = tmp_path / "replies.txt"
+    path.write_text(REPLIES)
+    return path
+
+
+def test_replay_run_logs_every_call_and_accounts_for_it(tmp_path, replies):
+    out = tmp_path / "run"
+    result = llmga.optimize("qed", budget=250, llm=f"replay:{replies}", out=str(out), workers=1, seed=1)
+    calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
+    assert list(calls.columns[:8]) == [
+        "time",
+        "generation",
+        "operator",
+        "backend",
+        "model",
+        "template",
+        "prompt",
+        "reply",
+    ]
+    assert set(calls["operator"]) == {"llm_crossover", "llm_mutation"}
+    assert (calls["backend"] == "replay").all() and calls["prompt"].str.contains("QED").all()
+    s = result.summary
+    assert s["llm_calls"] == len(calls)
+    assert s["llm_tokens_in"] == calls["tokens_in"].sum() and s["llm_tokens_out"] == calls["tokens_out"].sum()
+    assert s["llm_validity"] == pytest.approx(calls["valid"].sum() / calls["parsed"].sum())
+    ops = set(result.evaluations["operator"])
+    assert {"llm_crossover", "graph_crossover(fallback)"} & ops
+    run = json.loads((out / "run.json").read_text())
+    kinds = [r["crossover"]["name"] for r in run["recipes"]]
+    assert kinds == ["graph_crossover", "llm_crossover", "llm_mutation"]
+    assert [r["share"] for r in run["recipes"]] == [0.5, 0.25, 0.25]
+
+
+def test_llm_token_budget_stops_the_run_and_says_so(tmp_path, replies):
+    result = llmga.optimize(
+        "qed", budget=5000, llm=f"replay:{replies}", max_llm_tokens=500, out=str(tmp_path / "r"), workers=1
+    )
+    assert result.summary["stop_reason"] == "max_llm_tokens" and result.summary["status"] == "finished"
+    assert result.summary["llm_tokens_in"] + result.summary["llm_tokens_out"] >= 500
+    assert result.summary["calls"] < 5000
+
+
+def test_cost_accounting_and_cost_budget(tmp_path, replies):
+    result = llmga.optimize(
+        "qed",
+        budget=5000,
+        llm=f"replay:{replies}",
+        price_in=2.0,
+        price_out=8.0,
+        max_cost=0.001,
+        out=str(tmp_path / "r"),
+        workers=1,
+    )
+    s = result.summary
+    assert s["stop_reason"] == "max_cost"
+    assert s["llm_cost_usd"] == pytest.approx((s["llm_tokens_in"] * 2.0 + s["llm_tokens_out"] * 8.0) / 1e6)
+    with pytest.raises(ConfigError, match=r"--max-cost .* give both"):
+        llmga.optimize("qed", llm=f"replay:{replies}", max_cost=1.0, out=str(tmp_path / "x"))
+
+
+def test_bad_llm_specs_fail_before_any_oracle_call(tmp_path, replies):
+    with pytest.raises(BackendError, match=r"unknown backend 'gpt'; use one of: none, openai:MODEL"):
+        llmga.optimize("qed", llm="gpt:4", out=str(tmp_path / "a"))
+    with pytest.raises(BackendError, match=r"replay file 'nope\.txt' does not exist"):
+        llmga.optimize("qed", llm="replay:nope.txt", out=str(tmp_path / "b"))
+    with pytest.raises(ConfigError, match=r"--prompt-dir '.*missing' is not a folder"):
+        llmga.optimize("qed", llm=f"replay:{replies}", prompt_dir=str(tmp_path / "missing"), out=str(tmp_path / "c"))
+    with pytest.raises(ConfigError, match=r"--llm-share 2.0 is not valid"):
+        llmga.optimize("qed", llm=f"replay:{replies}", llm_share=2.0, out=str(tmp_path / "d"))
+    assert not any((tmp_path / name).exists() for name in "abcd")
+
+
+def test_cli_run_with_a_language_model(tmp_path, replies, capsys):
+    out = tmp_path / "run"
+    args = ["optimize", "--objective", "qed", "--budget", "200", "--llm", f"replay:{replies}"]
+    assert main([*args, "--llm-share", "1.0", "--children-per-call", "2", "--workers", "1", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "LLM calls / tokens" in text and "LLM share of survivors" in text
+    config = json.loads((out / "config.json").read_text())
+    assert config["llm"] == f"replay:{replies}" and config["children_per_call"] == 2
+    assert main(["optimize", "--llm", "bogus", "--out", str(tmp_path / "x")]) == 1
+    assert "use one of: none, openai:MODEL" in " ".join(capsys.readouterr().err.split())
