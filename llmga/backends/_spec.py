@@ -46,4 +46,14 @@ def make_backend(config: Config) -> Backend | None:
         raise BackendError(f"--llm {spec!r} is not understood; use one of: {SPEC_FORMS}")
     if kind == "replay":
         return ReplayBackend(read_replies(target), model=Path(target).name)
+    if kind == "openai":
+        from llmga.backends.openai import OpenAIBackend
+
+        return OpenAIBackend(
+            target,
+            base_url=config.base_url,
+            api_key_env=config.api_key_env,
+            concurrency=config.llm_concurrency,
+            chat=config.prompt_style == "chat",
+        )
     raise BackendError(f"--llm {spec!r}: unknown backend {kind!r}; use one of: {SPEC_FORMS}")
