@@ -56,4 +56,8 @@ def make_backend(config: Config) -> Backend | None:
             concurrency=config.llm_concurrency,
             chat=config.prompt_style == "chat",
         )
+    if kind == "hf":
+        from llmga.backends.hf import HFBackend
+
+        return HFBackend(target, device=config.device, chat=config.prompt_style == "chat")
     raise BackendError(f"--llm {spec!r}: unknown backend {kind!r}; use one of: {SPEC_FORMS}")
