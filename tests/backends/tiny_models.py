@@ -1,0 +1,74 @@
+"""Tiny random transformers models with a character-level tokenizer, built and saved by the tests.
+
+No hub access: the tokenizer is made from a fixed alphabet with the
+``tokenizers`` library and the models are randomly initialised GPT-2 and T5.
+They produce gibberish, which is the point: the pipeline must cope.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ALPHABET = list("CNOSFPIBrlcnos()[]=#@+-123456789%/\\.<>:abdefghijkmpqtuvwxyzAEGHJKLMQRTUVWXYZ0 \n,'\"!?_$")
+SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
+
+
+def char_tokenizer(max_length: int = 512):  # -> transformers.PreTrainedTokenizerFast
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {tok: i for i, tok in enumerate(SPECIALS + ALPHABET)}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+    core.decoder = decoders.Fuse()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        model_max_length=max_length,
+    )
+
+
+def save_tiny_gpt2(path: Path) -> Path:
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    tok = char_tokenizer()
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=len(tok),
+        n_positions=1024,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    GPT2LMHeadModel(config).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def save_tiny_t5(path: Path) -> Path:
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    tok = char_tokenizer()
+    torch.manual_seed(0)
+    config = T5Config(
+        vocab_size=len(tok),
+        d_model=32,
+        d_kv=16,
+        d_ff=64,
+        num_layers=2,
+        num_heads=2,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=tok.pad_token_id,
+    )
+    T5ForConditionalGeneration(config).save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
