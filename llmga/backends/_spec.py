@@ -60,4 +60,8 @@ def make_backend(config: Config) -> Backend | None:
         from llmga.backends.hf import HFBackend
 
         return HFBackend(target, device=config.device, chat=config.prompt_style == "chat")
+    if kind == "vllm":
+        from llmga.backends.vllm import VLLMBackend
+
+        return VLLMBackend(target, chat=config.prompt_style == "chat")
     raise BackendError(f"--llm {spec!r}: unknown backend {kind!r}; use one of: {SPEC_FORMS}")
