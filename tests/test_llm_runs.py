@@ -11,6 +11,7 @@ import llmga
 from llmga.backends import BackendError
 from llmga.cli import main
 from llmga.errors import ConfigError
+from llmga.store import LLM_CALL_COLUMNS
 
 REPLIES = """<smiles>CC(C)(C)c1ccc2occ(CC(=O)Nc3ccccc3Cl)c2c1</smiles>
 <smiles>CCOC(=O)c1ccc(NC(=O)c2ccccc2)cc1</smiles>
@@ -32,16 +33,8 @@ def test_replay_run_logs_every_call_and_accounts_for_it(tmp_path, replies):
     out = tmp_path / "run"
     result = llmga.optimize("qed", budget=250, llm=f"replay:{replies}", out=str(out), workers=1, seed=1)
     calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
-    assert list(calls.columns[:8]) == [
-        "time",
-        "generation",
-        "operator",
-        "backend",
-        "model",
-        "template",
-        "prompt",
-        "reply",
-    ]
+    assert list(calls.columns) == list(LLM_CALL_COLUMNS)
+    assert {"prompt", "reply", "tokens_in", "tokens_out", "latency_s", "parents"} <= set(calls.columns)
     assert set(calls["operator"]) == {"llm_crossover", "llm_mutation"}
     assert (calls["backend"] == "replay").all() and calls["prompt"].str.contains("QED").all()
     s = result.summary
