@@ -72,6 +72,7 @@ class FakeServer:
                 self._send(200, json.dumps({**payload, "usage": usage}))
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.handle_error = lambda request, address: None  # type: ignore[method-assign]  # client hung up (timeout tests)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

@@ -8,7 +8,7 @@ pytest.importorskip("transformers")
 import llmga
 from llmga.backends import BackendError, GenerationParams, Prompt
 from llmga.backends.hf import HFBackend
-from tests.backends.tiny_models import save_tiny_gpt2, save_tiny_t5
+from llmga.testing import save_tiny_gpt2, save_tiny_t5
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ def test_vllm_generates_a_batch(tmp_path):  # pragma: no cover - runs on GPU mac
         pytest.skip("no CUDA GPU")
     from llmga.backends import GenerationParams, Prompt
     from llmga.backends.vllm import VLLMBackend
-    from tests.backends.tiny_models import save_tiny_gpt2
+    from llmga.testing import save_tiny_gpt2
 
     path = save_tiny_gpt2(tmp_path / "gpt2")
     backend = VLLMBackend(str(path), chat=False, gpu_memory_utilization=0.3)

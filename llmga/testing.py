@@ -1,4 +1,4 @@
-"""Tiny random transformers models with a character-level tokenizer, built and saved by the tests.
+"""Tiny random transformers models with a character-level tokenizer, for tests and benchmarks.
 
 No hub access: the tokenizer is made from a fixed alphabet with the
 ``tokenizers`` library and the models are randomly initialised GPT-2 and T5.
@@ -8,12 +8,13 @@ They produce gibberish, which is the point: the pipeline must cope.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 ALPHABET = list("CNOSFPIBrlcnos()[]=#@+-123456789%/\\.<>:abdefghijkmpqtuvwxyzAEGHJKLMQRTUVWXYZ0 \n,'\"!?_$")
 SPECIALS = ["<pad>", "<s>", "</s>", "<unk>"]
 
 
-def char_tokenizer(max_length: int = 512):  # -> transformers.PreTrainedTokenizerFast
+def char_tokenizer(max_length: int = 512) -> Any:
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
