@@ -88,7 +88,7 @@ def main() -> None:
         engine_s = float(result.summary["elapsed_s"]) - model_s  # the run itself, without loading the model
         print(
             f"llmga.optimize, {generations} generations with LLM operators only: {wall:.2f} s with model loading; "
-            f"model {model_s:.2f} s; engine, parsing and fallbacks {engine_s / max(generations, 1):.3f} s per generation"
+            f"model {model_s:.2f} s; engine, parsing, fallbacks {engine_s / max(generations, 1):.3f} s per generation"
         )
 
 
