@@ -80,7 +80,10 @@ class Config:
         "chat (instruction models list children) or plain (molecule LMs sample one child)",
         choices=("chat", "plain"),
     )
-    hide_objective_name: bool = _opt(False, "keep the objective's name (a drug name, say) out of prompts")
+    hide_objective_name: bool = _opt(
+        False, "keep the objective's name and any drug names out of prompts (structures are still shown)"
+    )
+    describe: str | None = _opt(None, "what the objective rewards, in words, for prompts (overrides its card)")
     max_llm_tokens: int | None = _opt(None, "stop the run once the LLM has used this many tokens (in + out)")
     max_cost: float | None = _opt(None, "stop the run once the LLM cost reaches this many USD (needs --price-*)")
     price_in: float | None = _opt(None, "USD per million prompt tokens, for cost accounting")

@@ -98,3 +98,12 @@ def test_cli_run_with_a_language_model(tmp_path, replies, capsys):
     assert config["llm"] == f"replay:{replies}" and config["children_per_call"] == 2
     assert main(["optimize", "--llm", "bogus", "--out", str(tmp_path / "x")]) == 1
     assert "use one of: none, openai:MODEL" in " ".join(capsys.readouterr().err.split())
+
+
+def test_describe_overrides_the_card_in_prompts(tmp_path, replies):
+    out = tmp_path / "run"
+    llmga.optimize(
+        "qed", budget=140, llm=f"replay:{replies}", describe="Reward small basic amines.", out=str(out), workers=1
+    )
+    prompts = pd.read_csv(out / "llm_calls.csv")["prompt"]
+    assert prompts.str.contains("Reward small basic amines.").all()

@@ -192,6 +192,11 @@ class GeneticAlgorithm:
         for name, fn in (("mean", np.mean), ("std", np.std), ("min", np.min), ("max", np.max)):
             self.stats.register(name, fn)
         self._start = 0.0
+        # Prompt cards (what the objective rewards), with and without drug names; --describe overrides.
+        self._cards = {
+            "card": config.describe or objective.prompt_card(hide_names=False),
+            "card_hidden": config.describe or objective.prompt_card(hide_names=True),
+        }
 
     # ------------------------------------------------------------ plumbing
     def _notify_evaluations(self, evaluations: list[Evaluation]) -> None:
@@ -226,6 +231,7 @@ class GeneticAlgorithm:
             generation=generation,
             executor=self.executor,
             is_scored=self.oracle.cache.__contains__,
+            extra=self._cards,
         )
 
     @staticmethod

@@ -74,6 +74,13 @@ class Objective(ABC):
         """Arguments that define this objective (saved with each run)."""
         return {}
 
+    def prompt_card(self, hide_names: bool = False) -> str:
+        """What this objective rewards in detail, for prompts (empty when there is nothing beyond the description).
+
+        With ``hide_names`` the card must not name a drug or target, only show structures.
+        """
+        return ""
+
     def card(self) -> dict[str, Any]:
         """A JSON-serialisable description of this objective."""
         return {
@@ -126,6 +133,11 @@ class _FunctionAdapter(Objective):
         doc = (getattr(fn, "__doc__", None) or "").strip()
         self.description = description or (doc.splitlines()[0] if doc else self.name)
 
+    def prompt_card(self, hide_names: bool = False) -> str:
+        """The function's docstring below its first line (a custom objective's own card)."""
+        doc = (getattr(self.fn, "__doc__", None) or "").strip()
+        return "\n".join(doc.splitlines()[1:]).strip()
+
 
 class FunctionObjective(_FunctionAdapter):
     """Adapter: a per-molecule function ``f(smiles: str) -> float`` as a batched objective.
@@ -170,11 +182,16 @@ class MolObjective(Objective):
         name: str,
         direction: str = "maximize",
         description: str,
+        card: str = "",
     ) -> None:
         self.fn = fn
         self.name = name
         self.direction = check_direction(direction)
         self.description = description
+        self.card_text = card
+
+    def prompt_card(self, hide_names: bool = False) -> str:
+        return self.card_text
 
     def __call__(self, smiles: Sequence[str]) -> np.ndarray:
         out = np.full(len(smiles), np.nan)

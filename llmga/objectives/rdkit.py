@@ -71,10 +71,30 @@ DESCRIPTORS: dict[str, tuple[Callable[[Chem.Mol], float], str, str]] = {
 }
 
 
+_CARDS = {
+    "qed": (
+        "QED (Bickerton 2012) is the geometric mean of desirability functions of eight properties fitted to "
+        "oral drugs: molecular weight (best near 300), logP (near 2.5-3), H-bond acceptors and donors (few), "
+        "polar surface area (near 50-90), rotatable bonds (few), aromatic rings (1-2) and structural alerts "
+        "(none). Its maximum is about 0.948; small, rigid, drug-like molecules without reactive groups score highest."
+    ),
+    "sa": (
+        "SA score (Ertl and Schuffenhauer 2009): fragment contributions learned from PubChem frequencies minus "
+        "a complexity penalty for size, stereocentres, spiro and bridgehead atoms and macrocycles; 1 is easy "
+        "to make, 10 very hard. Lower is better."
+    ),
+    "plogp": (
+        "Penalized logP = standardised Crippen logP - standardised SA score - standardised count of atoms by "
+        "which the largest ring exceeds six (JT-VAE's definition). Long lipophilic chains and halogenated "
+        "aromatics raise it; large rings and hard-to-make structures lower it."
+    ),
+}
+
+
 def descriptor_objective(name: str) -> MolObjective:
     """The built-in RDKit descriptor ``name`` (a key of :data:`DESCRIPTORS`) as an objective."""
     fn, direction, description = DESCRIPTORS[name]
-    return MolObjective(fn, name=name, direction=direction, description=description)
+    return MolObjective(fn, name=name, direction=direction, description=description, card=_CARDS.get(name, ""))
 
 
 class SimilarityObjective(Objective):
@@ -103,6 +123,12 @@ class SimilarityObjective(Objective):
     @property
     def params(self) -> dict[str, Any]:
         return {"target": self.target, "radius": self.radius, "n_bits": self.n_bits}
+
+    def prompt_card(self, hide_names: bool = False) -> str:
+        return (
+            f"The score is the Tanimoto similarity (0 to 1) between the molecule's Morgan fingerprint "
+            f"(radius {self.radius}, {self.n_bits} bits) and that of {self.target}; only the target itself scores 1."
+        )
 
     def __call__(self, smiles: Sequence[str]) -> np.ndarray:
         out = np.full(len(smiles), np.nan)

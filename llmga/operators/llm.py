@@ -96,10 +96,11 @@ class LLMOperator(Operator):
 
     def _prompt(self, group: Sequence[Parent], context: VariationContext, k: int) -> Prompt:
         better = "higher" if context.direction == "maximize" else "lower"
+        hide = self.options.hide_objective_name
         values = {
-            "objective": "" if self.options.hide_objective_name else context.objective,
-            "description": context.description,
-            "card": context.extra.get("card", ""),
+            "objective": "" if hide else context.objective,
+            "description": "an undisclosed objective, detailed below" if hide else context.description,
+            "card": context.extra.get("card_hidden" if hide else "card", ""),
             "direction": context.direction,
             "better": better,
             "best_score": _score_text(context.best_score),

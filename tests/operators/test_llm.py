@@ -118,3 +118,24 @@ def test_llm_operator_in_a_run_labels_children_and_spends_no_call_on_repeats():
 def test_invalid_k():
     with pytest.raises(ValueError, match="at least 1"):
         LLMMutation(ReplayBackend(["x"]), k=0)
+
+
+def test_prompt_cards_reach_the_prompt_and_names_can_be_withheld():
+    from llmga.objectives import get_objective
+
+    obj = get_objective("celecoxib_rediscovery")
+    ctx = context(
+        objective=obj.name,
+        description=obj.description,
+        extra={"card": obj.prompt_card(), "card_hidden": obj.prompt_card(hide_names=True)},
+    )
+    shown = ReplayBackend([tagged(KIDS[0])])
+    LLMMutation(shown, k=1).apply([[Parent(PARENT_A, 0.5, 1)]], np.random.default_rng(0), ctx)
+    text = shown.prompts[0].text()
+    assert "celecoxib" in text and "ECFP4" in text and "CC1=CC=C(C=C1)C1=CC(=NN1" in text
+    hidden = ReplayBackend([tagged(KIDS[0])])
+    LLMMutation(hidden, k=1, options=PromptOptions(hide_objective_name=True)).apply(
+        [[Parent(PARENT_A, 0.5, 1)]], np.random.default_rng(0), ctx
+    )
+    text = hidden.prompts[0].text()
+    assert "celecoxib" not in text.lower() and "ECFP4" in text and "CC1=CC=C(C=C1)C1=CC(=NN1" in text

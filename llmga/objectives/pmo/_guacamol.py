@@ -44,6 +44,7 @@ from rdkit.Chem import Crippen, Descriptors, rdFingerprintGenerator, rdMolDescri
 from llmga.chem import quiet_rdkit, to_mol
 from llmga.errors import ObjectiveError
 from llmga.objectives._base import Objective
+from llmga.objectives._cards import render_spec
 
 __all__ = [
     "DESCRIPTOR_FUNCTIONS",
@@ -751,6 +752,10 @@ class GuacamolObjective(Objective):
     def params(self) -> dict[str, Any]:
         return {"source": self.source, "score": self.scorer.spec()}
 
+    def prompt_card(self, hide_names: bool = False) -> str:
+        """Rendered from the exact scoring specification (drug names withheld with ``hide_names``)."""
+        return render_spec(self.scorer.spec(), None if hide_names else TARGET_NAMES)
+
     def __call__(self, smiles: Sequence[str]) -> np.ndarray:
         out = np.full(len(smiles), np.nan)
         mols: list[Chem.Mol] = []
@@ -790,6 +795,25 @@ ZALEPLON = "O=C(C)N(CC)C1=CC=CC(C2=CC=NC3=C(C=NN23)C#N)=C1"
 HOP_START = "CCCOc1cc2ncnc(Nc3ccc4ncsc4c3)c2cc1S(=O)(=O)C(C)(C)C"
 VALSARTAN_SMARTS = "CN(C=O)Cc1ccc(c2ccccc2)cc1"
 QUINAZOLINE_SCAFFOLD = "[#7]-c1n[c;h1]nc2[c;h1]c(-[#8])[c;h0][c;h1]c12"
+#: Target SMILES -> drug name, for prompt cards (withheld with --hide-objective-name).
+TARGET_NAMES = {
+    CELECOXIB: "celecoxib",
+    TROGLITAZONE: "troglitazone",
+    THIOTHIXENE: "thiothixene",
+    ALBUTEROL: "albuterol",
+    MESTRANOL: "mestranol",
+    CAMPHOR: "camphor",
+    MENTHOL: "menthol",
+    TADALAFIL: "tadalafil",
+    SILDENAFIL: "sildenafil",
+    OSIMERTINIB: "osimertinib",
+    FEXOFENADINE: "fexofenadine",
+    RANOLAZINE: "ranolazine",
+    PERINDOPRIL: "perindopril",
+    AMLODIPINE: "amlodipine",
+    SITAGLIPTIN: "sitagliptin",
+    ZALEPLON: "zaleplon",
+}
 HOP_DECORATION = "[#6]-[#6]-[#6]-[#8]-[#6]~[#6]~[#6]~[#6]~[#6]-[#7]-c1ccc2ncsc2c1"
 
 

@@ -351,6 +351,9 @@ class ModelObjective(Objective):
         self.folder = folder
         self._model: _Model | None = None
 
+    def prompt_card(self, hide_names: bool = False) -> str:
+        return _CARDS[self.name]
+
     def __getstate__(self) -> dict[str, Any]:
         # Workers load the model from their own per-process cache; never ship the arrays.
         return {**self.__dict__, "_model": None}
@@ -389,6 +392,29 @@ _DESCRIPTIONS = {
     "jnk3": (
         "Probability of inhibiting c-Jun N-terminal kinase 3 (JNK3), from a random-forest "
         "classifier trained on ExCAPE-DB (Jin 2020)"
+    ),
+}
+
+
+_CARDS = {
+    "drd2": (
+        "The score is a classifier's probability (0 to 1) that the molecule is active at the dopamine D2 "
+        "receptor; it is an RBF-kernel SVM on FCFP6 count fingerprints (feature Morgan radius 3, folded to "
+        "2048), trained on ExCAPE-DB actives and inactives. Most random drug-like molecules score near 0; "
+        "known D2 ligands (aryl piperazines and piperidines with a basic amine, e.g. haloperidol-, "
+        "aripiprazole- or risperidone-like scaffolds) score high."
+    ),
+    "gsk3b": (
+        "The score is a random forest's probability (0 to 1) that the molecule inhibits the kinase GSK3-beta; "
+        "the forest uses ECFP4 bit fingerprints (Morgan radius 2, 2048 bits) and was trained on ExCAPE-DB. "
+        "ATP-competitive kinase-inhibitor motifs (hinge-binding heteroaromatics such as aminopyrimidines, "
+        "maleimides, indirubins, paullones) score high; most random molecules score near 0."
+    ),
+    "jnk3": (
+        "The score is a random forest's probability (0 to 1) that the molecule inhibits the kinase JNK3; "
+        "the forest uses ECFP4 bit fingerprints (Morgan radius 2, 2048 bits) and was trained on ExCAPE-DB. "
+        "Kinase hinge binders (aminopyrimidines, aminopyrazoles, indazoles, anilino-heteroaromatics) score "
+        "high; most random molecules score near 0."
     ),
 }
 

@@ -39,3 +39,18 @@ def test_model_objective_does_not_ship_its_arrays_to_workers():
     drd2 = get_objective("drd2")
     drd2([ASPIRIN])  # loads the model
     assert len(pickle.dumps(drd2)) < 10_000
+
+
+def test_every_pmo_task_has_a_prompt_card_saying_what_it_rewards():
+    for name in PMO_TASKS:
+        card = get_objective(name).prompt_card()
+        assert len(card) > 60, name
+    osimertinib = get_objective("osimertinib_mpo").prompt_card()
+    assert "geometric mean" in osimertinib and "FCFP4" in osimertinib and "TPSA" in osimertinib
+    assert "0.8" in osimertinib and "osimertinib (COc1cc" in osimertinib
+    assert "C7H8N2O2" in get_objective("isomers_c7h8n2o2").prompt_card()
+    hop = get_objective("deco_hop").prompt_card()
+    assert "must NOT contain the substructure (SMARTS) CS([#6])(=O)=O" in hop
+    for name in ("albuterol_similarity", "median2", "sitagliptin_mpo"):
+        hidden = get_objective(name).prompt_card(hide_names=True).lower()
+        assert not any(drug in hidden for drug in ("albuterol", "tadalafil", "sildenafil", "sitagliptin"))
