@@ -172,6 +172,7 @@ def build_recipes(
         "options": PromptOptions(
             style="plain" if config.prompt_style == "plain" else "chat",
             hide_objective_name=config.hide_objective_name,
+            selfies=config.selfies,
         ),
         "molecule_filter": MoleculeFilter(config.size_mean, config.size_std),
         "log": log,

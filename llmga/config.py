@@ -83,6 +83,7 @@ class Config:
     hide_objective_name: bool = _opt(
         False, "keep the objective's name and any drug names out of prompts (structures are still shown)"
     )
+    selfies: bool = _opt(False, "the model reads and writes SELFIES instead of SMILES (SELFIES language models)")
     describe: str | None = _opt(None, "what the objective rewards, in words, for prompts (overrides its card)")
     max_llm_tokens: int | None = _opt(None, "stop the run once the LLM has used this many tokens (in + out)")
     max_cost: float | None = _opt(None, "stop the run once the LLM cost reaches this many USD (needs --price-*)")

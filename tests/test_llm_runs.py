@@ -107,3 +107,26 @@ def test_describe_overrides_the_card_in_prompts(tmp_path, replies):
     )
     prompts = pd.read_csv(out / "llm_calls.csv")["prompt"]
     assert prompts.str.contains("Reward small basic amines.").all()
+
+
+def test_selfies_models_get_selfies_parents_and_their_replies_are_decoded(tmp_path):
+    selfies = pytest.importorskip("selfies")
+    kids = ["CC(C)(C)c1ccc2occ(CC(=O)Nc3ccccc3Cl)c2c1", "CCOC(=O)c1ccc(NC(=O)c2ccccc2)cc1"]
+    path = tmp_path / "selfies_replies.txt"
+    path.write_text("\n---\n".join(selfies.encoder(k) for k in kids))
+    out = tmp_path / "run"
+    result = llmga.optimize(
+        "qed",
+        budget=140,
+        llm=f"replay:{path}",
+        prompt_style="plain",
+        selfies=True,
+        llm_share=1.0,
+        llm_operators="mutation",
+        out=str(out),
+        workers=1,
+    )
+    calls = pd.read_csv(out / "llm_calls.csv")
+    assert calls["prompt"].str.startswith("[").all()  # parents shown as SELFIES
+    assert calls["valid"].sum() > 0
+    assert "llm_mutation" in set(result.evaluations["operator"])
