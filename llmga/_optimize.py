@@ -108,6 +108,7 @@ def optimize(
                     "mutation": r.mutation.card() if r.mutation else None,
                     "mutation_rate": r.mutation_rate,
                     "share": r.share,
+                    "elite": r.elite,
                 }
                 for r in recipe_list
             ],
@@ -181,9 +182,11 @@ def build_recipes(
     for kind in kinds:
         if kind == "crossover":
             mutation = GraphMutation(config.size_mean, config.size_std)
-            recipes.append(Recipe(LLMCrossover(backend, **shared), mutation, config.mutation_rate, share=share))
+            recipes.append(
+                Recipe(LLMCrossover(backend, **shared), mutation, config.mutation_rate, share, config.llm_elite)
+            )
         else:
-            recipes.append(Recipe(LLMMutation(backend, **shared), None, 0.0, share=share))
+            recipes.append(Recipe(LLMMutation(backend, **shared), None, 0.0, share, config.llm_elite))
     return recipes
 
 

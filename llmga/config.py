@@ -83,6 +83,9 @@ class Config:
     hide_objective_name: bool = _opt(
         False, "keep the objective's name and any drug names out of prompts (structures are still shown)"
     )
+    llm_elite: int | None = _opt(
+        None, "draw LLM parents uniformly from the N best molecules so far (ExLLM: 50, Chemlactica: 10)"
+    )
     selfies: bool = _opt(False, "the model reads and writes SELFIES instead of SMILES (SELFIES language models)")
     describe: str | None = _opt(None, "what the objective rewards, in words, for prompts (overrides its card)")
     max_llm_tokens: int | None = _opt(None, "stop the run once the LLM has used this many tokens (in + out)")
@@ -148,6 +151,8 @@ class Config:
         for name in ("children_per_call", "max_new_tokens", "llm_concurrency"):
             if getattr(self, name) < 1:
                 raise bad(name, "give a positive number")
+        if self.llm_elite is not None and self.llm_elite < 1:
+            raise bad("llm_elite", "give a positive number of molecules, e.g. --llm-elite 50")
         if not self.temperature >= 0:
             raise bad("temperature", "give a temperature of 0 or more, e.g. --temperature 0.8")
         for name in ("max_llm_tokens", "max_cost", "price_in", "price_out", "max_time"):

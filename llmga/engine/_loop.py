@@ -91,13 +91,17 @@ class Recipe:
 
     With no crossover, sampled parents are mutated (always); with no mutation,
     crossover children are kept as they are. ``share`` weighs this recipe
-    against the others (shares are normalised).
+    against the others (shares are normalised). With ``elite = N`` the
+    recipe's parents are drawn uniformly from the N best molecules scored so
+    far instead of the generation's mating pool (elitism, as ExLLM and
+    Chemlactica do).
     """
 
     crossover: Operator | None
     mutation: Operator | None
     mutation_rate: float = 0.0
     share: float = 1.0
+    elite: int | None = None
 
     def __post_init__(self) -> None:
         if self.crossover is None and self.mutation is None:
@@ -268,11 +272,12 @@ class GeneticAlgorithm:
             if n == 0:
                 continue
             batch: list[tuple[str | Child | None, tuple[int, ...], str]]
+            source = self.population[: recipe.elite] if recipe.elite else pool
             if recipe.crossover is not None:
                 op = recipe.crossover
                 n_groups = math.ceil(n / max(op.children_per_group, 1))
-                picks = rng.integers(len(pool), size=(n_groups, op.arity))
-                groups = [[pool[i].as_parent() for i in row] for row in picks]
+                picks = rng.integers(len(source), size=(n_groups, op.arity))
+                groups = [[source[i].as_parent() for i in row] for row in picks]
                 outs = self._apply(op, groups, rng, ctx)
                 batch = [
                     (kid, tuple(p.call for p in group), op.name)
@@ -282,8 +287,8 @@ class GeneticAlgorithm:
                 batch = batch[:n]
                 rate = recipe.mutation_rate
             else:
-                picks = rng.integers(len(pool), size=n)
-                batch = [(pool[i].smiles, (pool[i].call,), "") for i in picks]
+                picks = rng.integers(len(source), size=n)
+                batch = [(source[i].smiles, (source[i].call,), "") for i in picks]
                 rate = 1.0
             mut = recipe.mutation
             if mut is not None:

@@ -198,3 +198,34 @@ def test_children_can_carry_their_own_label_and_operators_see_what_was_scored(po
 def run_with(operator, config, pool):
     ga = GeneticAlgorithm(get_objective("qed"), config, pool, recipes=[Recipe(operator, None)])
     return ga, ga.run()
+
+
+def test_elite_recipes_draw_parents_from_the_best_molecules_so_far(pool):
+    seen = []
+
+    class Spy(Operator):
+        name = "spy"
+        arity = 1
+
+        def apply(self, groups, rng, context):
+            seen.extend(g[0].smiles for g in groups)
+            return [[None] for _ in groups]
+
+    config = Config(budget=400, population=30, offspring=20, max_generations=3, workers=1)
+    ga = GeneticAlgorithm(
+        get_objective("qed"), config, pool, recipes=[Recipe(Spy(), None, elite=3), Recipe(None, GraphMutation())]
+    )
+    top3 = []
+
+    class Watch:
+        def on_evaluations(self, evaluations):
+            pass
+
+        def on_generation(self, report):
+            top3.append({ind.smiles for ind in ga.population[:3]})
+
+    ga.observers.append(Watch())
+    ga.run()
+    assert seen and len(seen) == 3 * 10
+    for generation in range(3):
+        assert set(seen[generation * 10 : (generation + 1) * 10]) <= top3[generation]
