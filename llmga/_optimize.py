@@ -20,7 +20,14 @@ from llmga.engine import EngineResult, GeneticAlgorithm, Observer, Recipe, defau
 from llmga.engine._oracle import Evaluation
 from llmga.metrics import top_k_auc, top_k_mean
 from llmga.objectives import Objective, get_objective
-from llmga.operators import GraphMutation, LLMCrossover, LLMMutation, MoleculeFilter, PromptOptions
+from llmga.operators import (
+    ExperienceMemo,
+    GraphMutation,
+    LLMCrossover,
+    LLMMutation,
+    MoleculeFilter,
+    PromptOptions,
+)
 from llmga.prompting import Templates
 from llmga.result import RunResult, load
 from llmga.store import BEST_FILE, POPULATION_FILE, RunFolder, default_run_dir
@@ -178,6 +185,15 @@ def build_recipes(
         "molecule_filter": MoleculeFilter(config.size_mean, config.size_std),
         "log": log,
     }
+    if config.memo_every:
+        shared["memo"] = ExperienceMemo(
+            backend,
+            shared["templates"],
+            every=config.memo_every,
+            probability=config.memo_probability,
+            params=shared["params"],
+            log=log,
+        )
     recipes = [dataclasses.replace(r, share=1.0 - config.llm_share) for r in graph] if config.llm_share < 1 else []
     for kind in kinds:
         if kind == "crossover":

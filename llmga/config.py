@@ -86,6 +86,8 @@ class Config:
     llm_elite: int | None = _opt(
         None, "draw LLM parents uniformly from the N best molecules so far (ExLLM: 50, Chemlactica: 10)"
     )
+    memo_every: int = _opt(0, "every N generations the LLM writes an experience memo for its prompts (0: never)")
+    memo_probability: float = _opt(0.5, "chance that a prompt includes the experience memo")
     selfies: bool = _opt(False, "the model reads and writes SELFIES instead of SMILES (SELFIES language models)")
     describe: str | None = _opt(None, "what the objective rewards, in words, for prompts (overrides its card)")
     max_llm_tokens: int | None = _opt(None, "stop the run once the LLM has used this many tokens (in + out)")
@@ -110,6 +112,7 @@ class Config:
             "children_per_call",
             "max_new_tokens",
             "llm_concurrency",
+            "memo_every",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
@@ -151,6 +154,10 @@ class Config:
         for name in ("children_per_call", "max_new_tokens", "llm_concurrency"):
             if getattr(self, name) < 1:
                 raise bad(name, "give a positive number")
+        if self.memo_every < 0:
+            raise bad("memo_every", "give 0 (no memo) or a number of generations, e.g. --memo-every 3")
+        if not 0.0 <= self.memo_probability <= 1.0:
+            raise bad("memo_probability", "give a probability between 0 and 1")
         if self.llm_elite is not None and self.llm_elite < 1:
             raise bad("llm_elite", "give a positive number of molecules, e.g. --llm-elite 50")
         if not self.temperature >= 0:

@@ -130,3 +130,32 @@ def test_selfies_models_get_selfies_parents_and_their_replies_are_decoded(tmp_pa
     assert calls["prompt"].str.startswith("[").all()  # parents shown as SELFIES
     assert calls["valid"].sum() > 0
     assert "llm_mutation" in set(result.evaluations["operator"])
+
+
+def test_experience_memo_is_written_stored_and_used_in_prompts(tmp_path):
+    memo = "- amide linkers between two aryl rings score best\n- avoid charged groups"
+    replies = tmp_path / "replies.txt"
+    replies.write_text(f"<smiles>CCOC(=O)c1ccc(NC(=O)c2ccccc2)cc1</smiles>\n---\n{memo}")
+    out = tmp_path / "run"
+    llmga.optimize(
+        "qed",
+        budget=400,
+        max_generations=4,
+        llm=f"replay:{replies}",
+        memo_every=2,
+        memo_probability=1.0,
+        out=str(out),
+        workers=1,
+    )
+    calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
+    memos = calls[calls["operator"] == "llm_memo"]
+    assert memos["generation"].tolist() == [2, 4]  # every 2 generations, once per generation
+    assert memos["template"].eq("memo").all() and memos["prompt"].str.contains("best molecules found so far").all()
+    # From the generation of each memo on, every prompt carries that memo (probability 1).
+    ops = calls[calls["operator"] != "llm_memo"]
+    for gen, reply in zip(memos["generation"], memos["reply"], strict=True):
+        used = ops[ops["generation"].between(gen, gen + 1)]["prompt"]
+        assert reply and len(used) > 0
+        assert used.str.contains("Lessons from earlier generations:\n" + reply.splitlines()[0], regex=False).all()
+    assert not ops[ops["generation"] < 2]["prompt"].str.contains("Lessons", regex=False).any()
+    assert memo in memos["reply"].tolist()  # the memo is stored in the run

@@ -236,6 +236,7 @@ class GeneticAlgorithm:
             executor=self.executor,
             is_scored=self.oracle.cache.__contains__,
             extra=self._cards,
+            population=[ind.as_parent() for ind in self.population],
         )
 
     @staticmethod

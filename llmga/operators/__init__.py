@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from llmga.operators._base import Child, Operator, Parent, VariationContext
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter, crossover, mutate, ring_ok
-from llmga.operators.llm import LLMCrossover, LLMMutation, LLMOperator, PromptOptions
+from llmga.operators.llm import ExperienceMemo, LLMCrossover, LLMMutation, LLMOperator, PromptOptions
 
 __all__ = [
     "Child",
+    "ExperienceMemo",
     "GraphCrossover",
     "GraphMutation",
     "LLMCrossover",

@@ -64,6 +64,7 @@ class VariationContext:
     extra: dict[str, Any] = field(default_factory=dict)
     executor: Executor = field(default_factory=SerialExecutor)
     is_scored: Callable[[str], bool] = _never
+    population: Sequence[Parent] = ()
 
 
 class Operator(ABC):

@@ -27,7 +27,7 @@ from llmga.operators._base import Child, Operator, Parent, VariationContext
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
 from llmga.prompting import Templates, parse_reply
 
-__all__ = ["LLMCrossover", "LLMMutation", "LLMOperator", "PromptOptions"]
+__all__ = ["ExperienceMemo", "LLMCrossover", "LLMMutation", "LLMOperator", "PromptOptions"]
 
 Style = Literal["chat", "plain"]
 
@@ -43,6 +43,93 @@ class PromptOptions:
 
 def _score_text(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.4g}"
+
+
+_MEMO_CHARS = 1500
+
+
+class ExperienceMemo:
+    """A short memo the model writes about what separates good molecules from poor ones (after ExLLM).
+
+    Every ``every`` generations the model gets the best molecules so far and
+    the worst of the population and summarises the difference; each prompt
+    of the LLM operators sharing this memo includes it with probability
+    ``probability``. Each memo is one call in ``llm_calls.csv`` (operator
+    ``llm_memo``; the reply is the memo).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        templates: Templates,
+        *,
+        every: int,
+        probability: float = 0.5,
+        params: GenerationParams | None = None,
+        log: Callable[[dict[str, Any]], None] | None = None,
+        shown: int = 10,
+    ) -> None:
+        self.backend = backend
+        self.templates = templates
+        self.every = every
+        self.probability = probability
+        self.params = params or GenerationParams()
+        self.log = log
+        self.shown = shown
+        self.text = ""
+        self._generation = -1
+
+    def update(self, context: VariationContext, rng: np.random.Generator) -> None:
+        """Write a new memo when this generation is due (once per generation, whoever asks first)."""
+        due = self.every > 0 and context.generation > 0 and context.generation % self.every == 0
+        if not due or self._generation == context.generation or len(context.population) < 2:
+            return
+        self._generation = context.generation
+        ranked = list(context.population)
+        half = max(1, len(ranked) // 2)
+        best, worst = ranked[: min(self.shown, half)], ranked[-min(self.shown, half) :]
+        values = {
+            "description": context.description,
+            "card": context.extra.get("card", ""),
+            "better": "higher" if context.direction == "maximize" else "lower",
+            "best_molecules": "\n".join(f"{p.smiles} score {_score_text(p.score)}" for p in best),
+            "worst_molecules": "\n".join(f"{p.smiles} score {_score_text(p.score)}" for p in worst),
+        }
+        prompt = Prompt.chat(self.templates.render("memo", values), system=self.templates.render("system", {}))
+        params = GenerationParams(
+            n=1,
+            temperature=self.params.temperature,
+            max_new_tokens=self.params.max_new_tokens,
+            seed=int(rng.integers(2**31)),
+        )
+        started = time.time()
+        (completion,) = self.backend.generate([prompt], params)
+        reply = completion.texts[0].strip() if completion.texts else ""
+        if reply:
+            self.text = reply[:_MEMO_CHARS]
+        if self.log is not None:
+            self.log(
+                {
+                    "time": started,
+                    "generation": context.generation,
+                    "operator": "llm_memo",
+                    "backend": self.backend.name,
+                    "model": self.backend.model,
+                    "template": "memo",
+                    "prompt": prompt.text(),
+                    "reply": reply[:_MEMO_CHARS],
+                    "tokens_in": completion.tokens_in,
+                    "tokens_out": completion.tokens_out,
+                    "latency_s": round(completion.latency_s, 4),
+                    "error": completion.error or "",
+                }
+            )
+
+    def for_prompt(self, rng: np.random.Generator) -> str:
+        """The memo for one prompt: drawn with ``probability``, empty otherwise."""
+        if not self.text or rng.random() >= self.probability:
+            return ""
+        return f"Lessons from earlier generations:\n{self.text}"
 
 
 class LLMOperator(Operator):
@@ -67,6 +154,7 @@ class LLMOperator(Operator):
         molecule_filter: MoleculeFilter | None = None,
         max_rounds: int = 2,
         log: Callable[[dict[str, Any]], None] | None = None,
+        memo: ExperienceMemo | None = None,
     ) -> None:
         if k < 1:
             raise ValueError(f"children per call must be at least 1, got {k}")
@@ -80,6 +168,7 @@ class LLMOperator(Operator):
         self.fallback = fallback if fallback is not None else self._default_fallback()
         self.max_rounds = max_rounds
         self.log = log
+        self.memo = memo
         self.name = f"llm_{self.kind}"
         self.arity = 2 if self.kind == "crossover" else 1
 
@@ -94,7 +183,7 @@ class LLMOperator(Operator):
     def _template(self) -> str:
         return self.kind if self.options.style == "chat" else f"{self.kind}_plain"
 
-    def _prompt(self, group: Sequence[Parent], context: VariationContext, k: int) -> Prompt:
+    def _prompt(self, group: Sequence[Parent], context: VariationContext, k: int, rng: np.random.Generator) -> Prompt:
         better = "higher" if context.direction == "maximize" else "lower"
         hide = self.options.hide_objective_name
         values = {
@@ -107,7 +196,7 @@ class LLMOperator(Operator):
             "parents": "\n".join(f"<smiles>{p.smiles}</smiles> score {_score_text(p.score)}" for p in group),
             "parents_plain": ".".join(self._encode(p.smiles) for p in group),
             "k": k,
-            "memo": context.extra.get("memo", ""),
+            "memo": self.memo.for_prompt(rng) if self.memo is not None else "",
         }
         user = self.templates.render(self._template(), values)
         if self.options.style == "plain":
@@ -130,6 +219,8 @@ class LLMOperator(Operator):
     def apply(
         self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
     ) -> list[list[str | Child | None]]:
+        if self.memo is not None:
+            self.memo.update(context, rng)
         kids: list[list[str | Child | None]] = [[] for _ in groups]
         taken: set[str] = set()
         plain = self.options.style == "plain"
@@ -138,7 +229,7 @@ class LLMOperator(Operator):
             if not todo:
                 break
             wanted = {i: self.k - len(kids[i]) for i in todo}
-            prompts = [self._prompt(groups[i], context, wanted[i]) for i in todo]
+            prompts = [self._prompt(groups[i], context, wanted[i], rng) for i in todo]
             # Chat models list k children in one reply; plain models give one child per sample.
             n = max(wanted.values()) if plain else 1
             params = GenerationParams(
@@ -225,6 +316,8 @@ class LLMOperator(Operator):
             "max_rounds": self.max_rounds,
             "templates": self.templates.source,
             "fallback": self.fallback.name,
+            "memo_every": self.memo.every if self.memo is not None else 0,
+            "memo_probability": self.memo.probability if self.memo is not None else 0.0,
         }
 
 

@@ -11,7 +11,7 @@ from llmga.errors import ConfigError
 
 __all__ = ["PLACEHOLDERS", "TEMPLATE_NAMES", "Templates"]
 
-TEMPLATE_NAMES = ("system", "crossover", "mutation", "crossover_plain", "mutation_plain")
+TEMPLATE_NAMES = ("system", "crossover", "mutation", "crossover_plain", "mutation_plain", "memo")
 PLACEHOLDERS = (
     "objective",
     "description",
@@ -23,6 +23,8 @@ PLACEHOLDERS = (
     "parents_plain",
     "k",
     "memo",
+    "best_molecules",
+    "worst_molecules",
 )
 
 
@@ -75,8 +77,9 @@ class Templates:
                 ) from None
 
     def render(self, name: str, values: dict[str, object]) -> str:
-        """The template ``name`` with ``values`` filled in (blank lines left by empty values are dropped)."""
-        text = string.Template(self.texts[name]).substitute({k: str(v) for k, v in values.items()})
+        """The template ``name`` with ``values`` filled in (placeholders not given are empty; runs of blank lines collapse)."""
+        filled = dict.fromkeys(PLACEHOLDERS, "") | {k: str(v) for k, v in values.items()}
+        text = string.Template(self.texts[name]).substitute(filled)
         lines = text.strip().splitlines()
         kept = [line for i, line in enumerate(lines) if line.strip() or (i > 0 and lines[i - 1].strip())]
         return "\n".join(kept).strip()
