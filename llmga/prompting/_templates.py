@@ -77,7 +77,10 @@ class Templates:
                 ) from None
 
     def render(self, name: str, values: dict[str, object]) -> str:
-        """The template ``name`` with ``values`` filled in (placeholders not given are empty; runs of blank lines collapse)."""
+        """The template ``name`` with ``values`` filled in.
+
+        Placeholders not given are left empty, and runs of blank lines collapse to one.
+        """
         filled = dict.fromkeys(PLACEHOLDERS, "") | {k: str(v) for k, v in values.items()}
         text = string.Template(self.texts[name]).substitute(filled)
         lines = text.strip().splitlines()
