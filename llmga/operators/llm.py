@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,7 +26,7 @@ from llmga.backends import Backend, GenerationParams, Prompt
 from llmga.chem import to_mol
 from llmga.operators._base import Child, Operator, Parent, VariationContext
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
-from llmga.prompting import Templates, parse_reply
+from llmga.prompting import MAX_REPLY_CHARS, Templates, parse_reply
 
 __all__ = ["ExperienceMemo", "LLMCrossover", "LLMMutation", "LLMOperator", "PromptOptions"]
 
@@ -46,6 +47,13 @@ def _score_text(value: float) -> str:
 
 
 _MEMO_CHARS = 1500
+
+
+def _clip(text: str) -> str:
+    """A reply as stored in the call log: at most MAX_REPLY_CHARS characters, marked when cut."""
+    if len(text) <= MAX_REPLY_CHARS:
+        return text
+    return text[:MAX_REPLY_CHARS] + f"\n<<<truncated: {len(text)} characters in all>>>"
 
 
 class ExperienceMemo:
@@ -241,6 +249,14 @@ class LLMOperator(Operator):
             )
             started = time.time()
             completions = self.backend.generate(prompts, params)
+            failed = [c.error for c in completions if c.error and not c.texts]
+            if failed:
+                warnings.warn(
+                    f"{len(failed)} of {len(completions)} requests to {self.backend.name}:{self.backend.model} "
+                    f"failed in generation {context.generation} ({failed[0]}); graph GA makes those children",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
             for i, prompt, completion in zip(todo, prompts, completions, strict=True):
                 parents = {p.smiles for p in groups[i]}
                 parsed = valid = new = 0
@@ -268,7 +284,7 @@ class LLMOperator(Operator):
                             "model": self.backend.model,
                             "template": self._template(),
                             "prompt": prompt.text(),
-                            "reply": "\n<<<next completion>>>\n".join(completion.texts),
+                            "reply": _clip("\n<<<next completion>>>\n".join(completion.texts)),
                             "tokens_in": completion.tokens_in,
                             "tokens_out": completion.tokens_out,
                             "latency_s": round(completion.latency_s, 4),

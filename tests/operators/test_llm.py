@@ -63,7 +63,8 @@ def test_backend_errors_and_garbage_fall_back_and_are_logged():
     backend = ReplayBackend([TimeoutError("read timed out"), "I cannot help with that."])
     records = []
     op = LLMCrossover(backend, k=2, max_rounds=2, log=records.append)
-    (kids,) = op.apply([[Parent(PARENT_A, 0.5, 1), Parent(PARENT_B, 0.4, 2)]], np.random.default_rng(1), context())
+    with pytest.warns(RuntimeWarning, match=r"1 of 1 requests to replay:replay failed in generation 0 \(TimeoutError"):
+        (kids,) = op.apply([[Parent(PARENT_A, 0.5, 1), Parent(PARENT_B, 0.4, 2)]], np.random.default_rng(1), context())
     assert all(isinstance(c, Child) and c.operator == "graph_crossover(fallback)" for c in kids if c is not None)
     assert [r["error"] for r in records] == ["TimeoutError: read timed out", ""]
     assert records[1]["parsed"] == 0
@@ -139,3 +140,13 @@ def test_prompt_cards_reach_the_prompt_and_names_can_be_withheld():
     )
     text = hidden.prompts[0].text()
     assert "celecoxib" not in text.lower() and "ECFP4" in text and "CC1=CC=C(C=C1)C1=CC(=NN1" in text
+
+
+def test_huge_replies_are_clipped_in_the_call_log():
+    records = []
+    backend = ReplayBackend([tagged(KIDS[0]) + "x" * 5_000_000])
+    LLMMutation(backend, k=1, log=records.append).apply(
+        [[Parent(PARENT_A, 0.5, 1)]], np.random.default_rng(0), context()
+    )
+    assert len(records[0]["reply"]) < 21_000 and "truncated: 5000" in records[0]["reply"]
+    assert records[0]["new"] == 1
