@@ -269,6 +269,7 @@ class GeneticAlgorithm:
         """All of one generation's children as candidates, plus how many were proposed."""
         rng, ctx = self.rng, self._context(generation)
         children: list[tuple[str | Child | None, tuple[int, ...], str]] = []
+        checked: list[bool] = []  # whether each child was validated by the operator that made it
         for recipe, n in zip(self.recipes, self._split(self.config.offspring), strict=True):
             if n == 0:
                 continue
@@ -286,10 +287,12 @@ class GeneticAlgorithm:
                     for kid in kids
                 ]
                 batch = batch[:n]
+                valid = [op.validated_output] * len(batch)
                 rate = recipe.mutation_rate
             else:
                 picks = rng.integers(len(source), size=n)
                 batch = [(source[i].smiles, (source[i].call,), "") for i in picks]
+                valid = [True] * len(batch)  # population members: scored canonical SMILES
                 rate = 1.0
             mut = recipe.mutation
             if mut is not None:
@@ -303,10 +306,16 @@ class GeneticAlgorithm:
                         name = _label(kid, name)
                         label = f"{name}+{mut.name}" if name else mut.name
                         batch[i] = (kids[0] if kids else None, parents, label)
+                        valid[i] = mut.validated_output
             children.extend(batch)
-        # Children are untrusted: parse and canonicalise every one (on the workers).
+            checked.extend(valid)
+        # Children are untrusted unless their operator validated them: parse and canonicalise
+        # the others (on the workers).
         texts = [_text(kid) for kid, _, _ in children]
-        smiles_list = self.executor.map(canonical, texts)
+        unchecked = [i for i, ok in enumerate(checked) if not ok]
+        smiles_list: list[str | None] = [t or None for t in texts]
+        for i, smiles in zip(unchecked, self.executor.map(canonical, [texts[i] for i in unchecked]), strict=True):
+            smiles_list[i] = smiles
         candidates = [
             Candidate(smiles, _label(kid, name), parents)
             for smiles, (kid, parents, name) in zip(smiles_list, children, strict=True)

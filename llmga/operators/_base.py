@@ -90,6 +90,9 @@ class Operator(ABC):
     name: str = "operator"
     arity: int = 1
     children_per_group: int = 1
+    #: True when every child is already the canonical SMILES of a valid molecule
+    #: (the operator checked it); the engine then skips its own check.
+    validated_output: bool = False
 
     @abstractmethod
     def apply(

@@ -23,7 +23,7 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem import rdChemReactions
 
-from llmga.chem import quiet_rdkit, to_mol, to_smiles
+from llmga.chem import canonical, quiet_rdkit, to_mol, to_smiles
 from llmga.operators._base import Operator, Parent, VariationContext
 
 __all__ = ["GraphCrossover", "GraphMutation", "MoleculeFilter", "crossover", "mutate", "ring_ok"]
@@ -359,7 +359,13 @@ def mutate(parent: str, rng: np.random.Generator, ok: MoleculeFilter | None = No
 
 
 class _GraphOperator(Operator):
-    """Shared settings of the graph operators: Jensen's molecule filter."""
+    """Shared settings of the graph operators: Jensen's molecule filter.
+
+    Children are re-parsed and canonicalised where they are made (on the
+    workers), so the engine need not check them again.
+    """
+
+    validated_output = True
 
     def __init__(self, size_mean: float = 39.15, size_std: float = 3.50) -> None:
         self.filter = MoleculeFilter(size_mean, size_std)
@@ -388,7 +394,7 @@ class GraphCrossover(_GraphOperator):
     def child(self, task: tuple[str, str, int]) -> str | None:
         """The child of one ``(parent_a, parent_b, seed)`` task."""
         a, b, seed = task
-        return crossover(a, b, np.random.default_rng(seed), self.filter)
+        return canonical(crossover(a, b, np.random.default_rng(seed), self.filter))
 
 
 class GraphMutation(_GraphOperator):
@@ -407,4 +413,4 @@ class GraphMutation(_GraphOperator):
     def child(self, task: tuple[str, int]) -> str | None:
         """The mutant of one ``(parent, seed)`` task."""
         parent, seed = task
-        return mutate(parent, np.random.default_rng(seed), self.filter)
+        return canonical(mutate(parent, np.random.default_rng(seed), self.filter))

@@ -149,6 +149,7 @@ class LLMOperator(Operator):
     """
 
     kind: Literal["crossover", "mutation"] = "mutation"
+    validated_output = True  # parsed replies are canonicalised; fallbacks come from graph GA
 
     def __init__(
         self,
