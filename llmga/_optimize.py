@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from llmga.backends import Backend, GenerationParams, Usage, make_backend
+from llmga.backends import Backend, GenerationParams, Usage, is_embedded, make_backend
 from llmga.config import Config
 from llmga.data import read_smiles_file, zinc250k
 from llmga.engine import EngineResult, GeneticAlgorithm, Observer, Recipe, default_recipes
 from llmga.engine._oracle import Evaluation
+from llmga.errors import ConfigError
 from llmga.metrics import top_k_auc, top_k_mean
 from llmga.objectives import Objective, get_objective
 from llmga.operators import (
@@ -25,6 +26,7 @@ from llmga.operators import (
     GraphMutation,
     LLMCrossover,
     LLMMutation,
+    LMMutation,
     MoleculeFilter,
     PromptOptions,
 )
@@ -169,6 +171,8 @@ def build_recipes(
     are kept as they are.
     """
     graph = default_recipes(config)
+    if is_embedded(config.llm.strip()) and config.llm_share > 0:
+        return _embedded_recipes(config, graph, log)
     if backend is None or config.llm_share == 0:
         return graph
     kinds = [k.strip() for k in config.llm_operators.split(",") if k.strip()]
@@ -203,6 +207,31 @@ def build_recipes(
             )
         else:
             recipes.append(Recipe(LLMMutation(backend, **shared), None, 0.0, share, config.llm_elite))
+    return recipes
+
+
+def _embedded_recipes(
+    config: Config, graph: list[Recipe], log: Callable[[dict[str, Any]], None] | None
+) -> list[Recipe]:
+    """Graph GA plus the embedded model's mutation for ``llm_share`` of the children.
+
+    The model is loaded (and its checksum checked) here, before any oracle call.
+    """
+    spec = config.llm.strip()
+    if [k.strip() for k in config.llm_operators.split(",") if k.strip()] == ["crossover"]:
+        raise ConfigError(
+            "--llm-operators crossover: the embedded model has no crossover yet; use --llm-operators mutation"
+        )
+    lm_op = LMMutation(
+        None if spec == "embedded" else spec[3:],
+        keep=config.lm_keep,
+        temperature=config.temperature,
+        molecule_filter=MoleculeFilter(config.size_mean, config.size_std),
+        log=log,
+    )
+    lm_op.lm  # noqa: B018 - load now: a missing or altered model fails before the run starts
+    recipes = [dataclasses.replace(r, share=1.0 - config.llm_share) for r in graph] if config.llm_share < 1 else []
+    recipes.append(Recipe(None, lm_op, 0.0, config.llm_share, config.llm_elite))
     return recipes
 
 

@@ -30,9 +30,9 @@ __all__ = ["build_parser", "main"]
 _TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
 
 
-def _field_type(field: dataclasses.Field[Any]) -> type:
-    """The scalar type of a Config field, from its (string) annotation."""
-    hints = typing.get_type_hints(Config)
+def _field_type(field: dataclasses.Field[Any], cls: type = Config) -> type:
+    """The scalar type of a dataclass field, from its (string) annotation."""
+    hints = typing.get_type_hints(cls)
     hint = hints[field.name]
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         args = [a for a in typing.get_args(hint) if a is not type(None)]
@@ -41,20 +41,23 @@ def _field_type(field: dataclasses.Field[Any]) -> type:
 
 
 def _default_note(help_text: str, default: object) -> str:
-    return "" if default is None or "default" in help_text else f" (default: {default})"
+    return "" if default in (None, "") or "default" in help_text else f" (default: {default})"
 
 
 def _add_config_flags(
-    parser: argparse.ArgumentParser, exclude: tuple[str, ...] = (), defaults: dict[str, Any] | None = None
+    parser: argparse.ArgumentParser,
+    exclude: tuple[str, ...] = (),
+    defaults: dict[str, Any] | None = None,
+    cls: type = Config,
 ) -> None:
-    for field in dataclasses.fields(Config):
+    for field in dataclasses.fields(cls):
         if field.name in exclude:
             continue
         flag = "--" + field.name.replace("_", "-")
         default = (defaults or {}).get(field.name, field.default)
         kwargs: dict[str, Any] = {
             "dest": field.name,
-            "type": _field_type(field),
+            "type": _field_type(field, cls),
             "default": argparse.SUPPRESS,
             "help": field.metadata.get("help", "") + _default_note(field.metadata.get("help", ""), default),
         }
@@ -113,6 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--jobs", type=int, default=1, help="runs in parallel (each identical to its serial run)")
     bench.add_argument("--compare", default=None, help="CSV of reference Top-10 AUC (task,auc) to show beside ours")
     _add_config_flags(bench, exclude=("objective", "seed", "out"), defaults={"budget": 10_000})
+
+    from llmga.lm._settings import TrainSettings  # torch is imported only when training runs
+
+    train = sub.add_parser(
+        "train-lm",
+        help="train or fine-tune the embedded chemical language model",
+        description="Train a small GPT over SELFIES from scratch, or fine-tune one (--init embedded|DIR) on "
+        "your own molecules. Deterministic per seed for a given --steps; writes a Hugging Face GPT-2 folder "
+        "with model_card.json (data hash, steps, losses, sample quality, command).",
+    )
+    _add_config_flags(train, cls=TrainSettings)
     return parser
 
 
@@ -349,6 +363,31 @@ def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_train_lm(args: argparse.Namespace, console: Console) -> int:
+    from llmga.lm import TrainSettings, train_lm
+
+    settings = TrainSettings(**{k: v for k, v in vars(args).items() if k != "command"})
+    settings.check()
+
+    def show(row: dict[str, Any]) -> None:
+        console.print(
+            f"step {row['step']}: loss {row['loss']:.3f}, held-out {row['heldout']:.3f} ({row['seconds']:.0f} s)",
+            soft_wrap=True,
+        )
+
+    command = "llmga " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train-lm"] else ""
+    report = train_lm(settings, command=command, progress=show)
+    quality = report.sample_quality
+    console.print(
+        f"wrote {report.out}: {report.steps} steps ({report.epochs} epochs, {report.seconds:.0f} s, "
+        f"{report.tokens_per_s:.0f} tokens/s), held-out loss {report.heldout_loss:.3f}; samples "
+        f"{quality.get('valid', math.nan):.1%} valid, {quality.get('unique', math.nan):.1%} unique, "
+        f"{quality.get('novel', math.nan):.1%} novel",
+        soft_wrap=True,
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -369,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_score(args, console, err)
             if args.command == "benchmark":
                 return _cmd_benchmark(args, console)
+            if args.command == "train-lm":
+                return _cmd_train_lm(args, console)
             return _cmd_objectives(console)
         except ConfigError as exc:
             err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)

@@ -17,7 +17,7 @@ from llmga.errors import ConfigError
 
 __all__ = ["SELECTIONS", "Config"]
 
-SELECTIONS = ("proportional", "rank", "tournament")
+SELECTIONS = ("proportional", "rank", "tournament", "quantile")
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:  # noqa: A002 - mirrors argparse
@@ -43,7 +43,7 @@ class Config:
     selection: str = _opt(
         "proportional",
         "mating selection: proportional (to score, as PMO; shifted when scores are negative "
-        "or minimised), rank, or tournament",
+        "or minimised), rank, tournament, or quantile (mol_ga: uniform from 25 log-spaced top fractions)",
         choices=SELECTIONS,
     )
     tournament_size: int = _opt(3, "contestants per tournament when --selection tournament")
@@ -61,11 +61,15 @@ class Config:
     # --- language-model operators -------------------------------------------------------
     llm: str = _opt(
         "none",
-        "language model proposing children: none, openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE",
+        "language model proposing children: none, embedded (the packaged chemical LM), lm:DIR (one trained "
+        "by llmga train-lm), openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE",
     )
     llm_share: float = _opt(0.5, "fraction of each generation's children asked of the language model")
     llm_operators: str = _opt(
         "crossover,mutation", "which LLM operators share the LLM's children: crossover, mutation or both"
+    )
+    lm_keep: float = _opt(
+        0.7, "embedded model: share of a parent's tokens kept before the model rewrites the rest (locality)"
     )
     children_per_call: int = _opt(4, "children asked for in each prompt")
     temperature: float = _opt(1.0, "sampling temperature of the language model")
@@ -151,6 +155,8 @@ class Config:
         ops = [o.strip() for o in self.llm_operators.split(",") if o.strip()]
         if not ops or any(o not in ("crossover", "mutation") for o in ops):
             raise bad("llm_operators", "give crossover, mutation or crossover,mutation")
+        if not 0.0 <= self.lm_keep <= 1.0:
+            raise bad("lm_keep", "give a share between 0 and 1: 0.85 makes close analogues, 0.3 distant ones")
         for name in ("children_per_call", "max_new_tokens", "llm_concurrency"):
             if getattr(self, name) < 1:
                 raise bad(name, "give a positive number")

@@ -73,3 +73,33 @@ def save_tiny_t5(path: Path) -> Path:
     T5ForConditionalGeneration(config).save_pretrained(path)
     tok.save_pretrained(path)
     return path
+
+
+def save_tiny_lm(path: Path, smiles: list[str] | None = None, *, steps: int = 40, seed: int = 0) -> Path:
+    """A tiny embedded-model folder (2 layers, width 32) trained for ``steps`` steps on ``smiles``.
+
+    Defaults to the first 400 ZINC molecules; takes a few seconds on one core.
+    """
+    from llmga.data import zinc250k
+    from llmga.lm import TrainSettings, train_lm
+
+    data = path.parent / f"{path.name}-data.smi"
+    data.write_text("\n".join(smiles or list(zinc250k()[:400])) + "\n")
+    settings = TrainSettings(
+        out=str(path),
+        data=str(data),
+        steps=steps,
+        seed=seed,
+        batch_size=32,
+        lr=3e-3,
+        warmup=5,
+        n_layer=2,
+        n_embd=32,
+        n_head=2,
+        n_positions=128,
+        eval_every=max(1, steps // 2),
+        quality_samples=50,
+        threads=1,
+    )
+    train_lm(settings, command="llmga.testing.save_tiny_lm")
+    return path

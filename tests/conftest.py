@@ -39,3 +39,11 @@ def init_file(tmp_path):
         + "\n"
     )
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory):
+    """A tiny embedded-model folder trained by ``train_lm`` for a few seconds (built once per session)."""
+    from llmga.testing import save_tiny_lm
+
+    return save_tiny_lm(tmp_path_factory.mktemp("lm") / "tiny")

@@ -159,3 +159,29 @@ def test_experience_memo_is_written_stored_and_used_in_prompts(tmp_path):
         assert used.str.contains("Lessons from earlier generations:\n" + reply.splitlines()[0], regex=False).all()
     assert not ops[ops["generation"] < 2]["prompt"].str.contains("Lessons", regex=False).any()
     assert memo in memos["reply"].tolist()  # the memo is stored in the run
+
+
+def test_run_with_an_embedded_model_folder(tmp_path, tiny_lm_dir, capsys):
+    out = tmp_path / "run"
+    code = main(
+        ["optimize", "--objective", "qed", "--budget", "200", "--llm", f"lm:{tiny_lm_dir}", "--llm-share", "0.5",
+         "--lm-keep", "0.6", "--workers", "1", "--out", str(out), "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    evaluations = pd.read_csv(out / "evaluations.csv")
+    assert (evaluations["operator"] == "lm_mutation").sum() >= 20
+    calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
+    assert set(calls["operator"]) == {"lm_mutation"} and (calls["backend"] == "embedded").all()
+    run = json.loads((out / "run.json").read_text())
+    assert run["recipes"][1]["mutation"]["name"] == "lm_mutation" and run["recipes"][1]["mutation"]["keep"] == 0.6
+    again = tmp_path / "again"
+    llmga.optimize("qed", budget=200, llm=f"lm:{tiny_lm_dir}", lm_keep=0.6, workers=1, out=str(again))
+    assert pd.read_csv(again / "evaluations.csv")["smiles"].tolist() == evaluations["smiles"].tolist()
+
+
+def test_embedded_model_errors_name_the_fix(tmp_path, tiny_lm_dir):
+    with pytest.raises(ConfigError, match="--llm-operators mutation"):
+        llmga.optimize("qed", budget=50, llm=f"lm:{tiny_lm_dir}", llm_operators="crossover", out=str(tmp_path / "a"))
+    with pytest.raises(llmga.LLMGAError, match="no language model in"):
+        llmga.optimize("qed", budget=50, llm=f"lm:{tmp_path}", out=str(tmp_path / "b"))
+    assert not (tmp_path / "b" / "evaluations.csv").exists()

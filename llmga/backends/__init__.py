@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llmga.backends._base import Backend, BackendError, Completion, GenerationParams, Message, Prompt
-from llmga.backends._spec import SPEC_FORMS, make_backend, read_replies
+from llmga.backends._spec import SPEC_FORMS, is_embedded, make_backend, read_replies
 from llmga.backends._usage import Usage
 from llmga.backends.replay import ReplayBackend
 
@@ -17,6 +17,7 @@ __all__ = [
     "Prompt",
     "ReplayBackend",
     "Usage",
+    "is_embedded",
     "make_backend",
     "read_replies",
 ]

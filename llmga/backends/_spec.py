@@ -11,9 +11,9 @@ from llmga.backends.replay import ReplayBackend
 if TYPE_CHECKING:
     from llmga.config import Config
 
-__all__ = ["SPEC_FORMS", "make_backend", "read_replies"]
+__all__ = ["SPEC_FORMS", "is_embedded", "make_backend", "read_replies"]
 
-SPEC_FORMS = "none, openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE"
+SPEC_FORMS = "none, embedded, lm:DIR, openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE"
 
 
 def read_replies(path: str | Path) -> list[str]:
@@ -36,11 +36,16 @@ def read_replies(path: str | Path) -> list[str]:
     return replies
 
 
+def is_embedded(spec: str) -> bool:
+    """Whether ``--llm`` names the embedded chemical LM (``embedded`` or ``lm:DIR``)."""
+    return spec == "embedded" or spec.startswith("lm:")
+
+
 def make_backend(config: Config) -> Backend | None:
     """The backend ``config.llm`` names (``None`` for ``none``), checked before any oracle call."""
     spec = config.llm.strip()
-    if spec in ("", "none"):
-        return None
+    if spec in ("", "none") or is_embedded(spec):
+        return None  # the embedded model is not a text backend: its operators run it directly
     kind, sep, target = spec.partition(":")
     if not sep or not target:
         raise BackendError(f"--llm {spec!r} is not understood; use one of: {SPEC_FORMS}")

@@ -127,7 +127,7 @@ class Oracle:
             return self.objective(batch)
         size = -(-len(batch) // workers)
         chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
-        parts = self.executor.map(self.objective, chunks)
+        parts = self.executor.map(self.objective, chunks, min_items=1)
         checked = [check_scores(p, c, self.objective.name) for p, c in zip(parts, chunks, strict=True)]
         return np.concatenate(checked)
 

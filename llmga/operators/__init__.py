@@ -5,6 +5,7 @@ from __future__ import annotations
 from llmga.operators._base import Child, Operator, Parent, VariationContext
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter, crossover, mutate, ring_ok
 from llmga.operators.llm import ExperienceMemo, LLMCrossover, LLMMutation, LLMOperator, PromptOptions
+from llmga.operators.lm import LMMutation
 
 __all__ = [
     "Child",
@@ -14,6 +15,7 @@ __all__ = [
     "LLMCrossover",
     "LLMMutation",
     "LLMOperator",
+    "LMMutation",
     "MoleculeFilter",
     "Operator",
     "Parent",

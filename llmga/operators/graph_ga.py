@@ -45,6 +45,21 @@ def _pick(items: Sequence[Any], rng: np.random.Generator) -> Any:
     return items[int(rng.integers(len(items)))]
 
 
+def _pick_passing(items: Sequence[Chem.Mol], check: Callable[[Chem.Mol], bool], rng: np.random.Generator) -> Any:
+    """A uniformly random item among those that pass ``check``, or ``None``; checks lazily.
+
+    Checking items in a random order and keeping the first that passes picks
+    each passing item with the same probability as checking them all and
+    picking uniformly among the passers (the order is independent of the
+    checks, including the random size caps they draw) -- at a fraction of the
+    sanitisations.
+    """
+    for i in rng.permutation(len(items)):
+        if check(items[int(i)]):
+            return items[int(i)]
+    return None
+
+
 def ring_ok(mol: Chem.Mol) -> bool:
     """Jensen's ring check: no ring allene, no ring above six atoms, no double bond in a 3/4-ring."""
     if not mol.HasSubstructMatch(_smarts("[R]")):
@@ -63,32 +78,26 @@ class MoleculeFilter:
         self.size_mean = size_mean
         self.size_std = size_std
 
-    def size_ok(
-        self, mol: Chem.Mol, rng: np.random.Generator, memo: dict[int, bool] | None = None, key: int = 0
-    ) -> bool:
+    def size_allows(self, n_atoms: int, rng: np.random.Generator) -> bool:
+        """Whether ``n_atoms`` heavy atoms fit the window: above 5 and below a freshly drawn cap."""
+        return n_atoms > 5 and n_atoms < self.size_std * rng.standard_normal() + self.size_mean
+
+    @staticmethod
+    def sanitizes(mol: Chem.Mol) -> bool:
+        """Sanitise ``mol`` in place; False when RDKit rejects it."""
+        try:
+            Chem.SanitizeMol(mol)
+        except (ValueError, RuntimeError):
+            return False
+        return True
+
+    def size_ok(self, mol: Chem.Mol, rng: np.random.Generator) -> bool:
         """Check the heavy-atom count against a random cap, then sanitise ``mol`` in place.
 
         Sanitising does not change the atom count, so the cheap count check
         runs first and only molecules inside the window pay for sanitisation.
-        ``memo[key]`` remembers that a molecule checked more than once has
-        already been sanitised (each check still draws its own cap).
         """
-        n_atoms = mol.GetNumAtoms()
-        if n_atoms <= 5:
-            return False
-        if n_atoms >= self.size_std * rng.standard_normal() + self.size_mean:
-            return False
-        if memo is not None and memo.get(key):
-            return True
-        try:
-            Chem.SanitizeMol(mol)
-        except (ValueError, RuntimeError):
-            # Not memoised: a failed sanitisation leaves the molecule half-modified,
-            # and a second attempt (as Jensen's code makes) can succeed.
-            return False
-        if memo is not None:
-            memo[key] = True
-        return True
+        return self.size_allows(mol.GetNumAtoms(), rng) and self.sanitizes(mol)
 
     def __call__(self, mol: Chem.Mol, rng: np.random.Generator) -> bool:
         return self.size_ok(mol, rng) and ring_ok(mol)
@@ -171,9 +180,9 @@ def _cross_acyclic(a: str, b: str, rng: np.random.Generator, ok: MoleculeFilter)
         if fa is None or fb is None:
             return None
         children = [join.RunReactants((x, y))[0][0] for x in fa for y in fb]
-        children = [c for c in children if ok.size_ok(c, rng)]
-        if children:
-            return _pick(children, rng)
+        child = _pick_passing(children, lambda c: ok.size_ok(c, rng), rng)
+        if child is not None:
+            return child
     return None
 
 
@@ -187,19 +196,29 @@ def _cross_ring(a: str, b: str, rng: np.random.Generator, ok: MoleculeFilter) ->
         # Join one dummy pair between the fragments, then close the second pair. As in
         # Jensen's published code (and so PMO's Graph GA), only the double-bonded first
         # join goes on to ring closure, and each closing reaction draws its own size cap.
+        # The joined molecule has the fragments' atoms less the two joined dummies, so the
+        # caps are drawn first and joins that no closing reaction may use are never made.
         first = _reaction(_JOIN_RING_FIRST)
-        opened = [product[0] for x in fa for y in fb for product in first.RunReactants((x, y))[:1]]
-        sanitized: dict[int, bool] = {}  # each opened molecule is sanitised at most once
-        closed = [
-            product[0]
-            for smarts in _JOIN_RING_CLOSE
-            for i, m in enumerate(opened)
-            if ok.size_ok(m, rng, sanitized, i)
-            for product in _reaction(smarts).RunReactants((m,))
-        ]
-        closed = [m for m in closed if ok(m, rng)]
-        if closed:
-            return _pick(closed, rng)
+        closed: list[Chem.Mol] = []
+        for x in fa:
+            for y in fb:
+                n_atoms = x.GetNumAtoms() + y.GetNumAtoms() - 2
+                gates = [ok.size_allows(n_atoms, rng) for _ in _JOIN_RING_CLOSE]
+                if not any(gates):
+                    continue
+                products = first.RunReactants((x, y))
+                if not products:
+                    continue
+                opened, clean = products[0][0], False
+                for smarts, gate in zip(_JOIN_RING_CLOSE, gates, strict=True):
+                    # A failed sanitisation is tried again for the second closure, as in
+                    # Jensen's code: it leaves the molecule half-modified and may then pass.
+                    clean = clean or (gate and ok.sanitizes(opened))
+                    if gate and clean:
+                        closed.extend(product[0] for product in _reaction(smarts).RunReactants((opened,)))
+        child = _pick_passing(closed, lambda m: ok(m, rng), rng)
+        if child is not None:
+            return child
     return None
 
 
@@ -347,9 +366,9 @@ def mutate(parent: str, rng: np.random.Generator, ok: MoleculeFilter | None = No
             if smarts is None:
                 continue
             products = [p[0] for p in _reaction(smarts).RunReactants((mol,))]
-            products = [m for m in products if ok(m, rng)]
-            if products:
-                smiles = to_smiles(_pick(products, rng))
+            product = _pick_passing(products, lambda m: ok(m, rng), rng)
+            if product is not None:
+                smiles = to_smiles(product)
                 if smiles is not None and smiles != original:
                     return smiles
     return None

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import math
+import os
+import time
 
 import numpy as np
 import pytest
 
 from llmga.engine import Candidate, Oracle
 from llmga.errors import ObjectiveError
+from llmga.executors import ProcessExecutor
 from llmga.objectives import Objective
 
 
@@ -97,3 +100,27 @@ def test_nan_scores_are_counted_calls():
     out = oracle.evaluate(cands("C", "CC"), 0)
     assert math.isnan(out[0].score) and out[1].score == 1.0
     assert oracle.used == 2
+
+
+class WorkerPid(Objective):
+    """Scores every molecule with the id of the process that scored it."""
+
+    name = "worker_pid"
+    direction = "maximize"
+    description = "process id"
+
+    def __call__(self, smiles):
+        time.sleep(0.3)  # long enough that one worker cannot take both chunks
+        return np.full(len(smiles), float(os.getpid()))
+
+
+def test_a_batch_is_scored_on_the_worker_processes():
+    # Regression: the oracle's per-worker chunks once fell below the executor's
+    # small-batch threshold, so every batch was scored in the calling process.
+    smiles = [f"C{'C' * i}O" for i in range(40)]
+    with ProcessExecutor(2) as executor:
+        oracle = Oracle(WorkerPid(), 100, None, executor)
+        evaluations = oracle.evaluate([Candidate(s, "init") for s in smiles], generation=0)
+    pids = {e.score for e in evaluations if e is not None}
+    assert float(os.getpid()) not in pids
+    assert len(pids) == 2

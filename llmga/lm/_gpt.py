@@ -1,0 +1,182 @@
+"""A small GPT-2 in plain PyTorch: the embedded model's network, with a KV-cache sampler.
+
+The parameter names and shapes are GPT-2's (``transformer.h.0.attn.c_attn.weight``
+and so on, Conv1D weights stored as ``[in, out]``), and the saved folder is a
+Hugging Face GPT-2 folder (``config.json``, ``model.safetensors``,
+``tokenizer.json``), so ``transformers`` loads it as ``GPT2LMHeadModel`` and
+``transformers serve`` or vLLM can serve it. Inside llmga this module runs it
+instead: importing ``transformers`` alone takes longer than our whole load.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["GPT", "GPTConfig"]
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    vocab_size: int
+    n_positions: int = 256
+    n_embd: int = 256
+    n_layer: int = 4
+    n_head: int = 8
+    layer_norm_epsilon: float = 1e-5
+
+    def hf_config(self, *, bos: int, eos: int, pad: int) -> dict[str, Any]:
+        """The ``config.json`` of the equivalent Hugging Face GPT-2."""
+        return {
+            "architectures": ["GPT2LMHeadModel"],
+            "model_type": "gpt2",
+            "activation_function": "gelu_new",
+            "n_inner": None,
+            "resid_pdrop": 0.0,
+            "embd_pdrop": 0.0,
+            "attn_pdrop": 0.0,
+            "tie_word_embeddings": True,
+            "bos_token_id": bos,
+            "eos_token_id": eos,
+            "pad_token_id": pad,
+            "torch_dtype": "float16",
+            **asdict(self),
+        }
+
+    @classmethod
+    def from_hf(cls, data: dict[str, Any]) -> GPTConfig:
+        if data.get("model_type") != "gpt2":
+            raise ValueError(f"not a GPT-2 configuration (model_type {data.get('model_type')!r})")
+        return cls(**{k: data[k] for k in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head")})
+
+
+class _Conv1D(nn.Module):
+    """GPT-2's linear layer: ``x @ weight + bias`` with ``weight`` stored as ``[in, out]``."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(n_in, n_out).normal_(std=0.02))
+        self.bias = nn.Parameter(torch.zeros(n_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(self.bias, x.reshape(-1, x.shape[-1]), self.weight).reshape(*x.shape[:-1], -1)
+
+
+class _Attention(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.n_head = cfg.n_head
+        self.c_attn = _Conv1D(cfg.n_embd, 3 * cfg.n_embd)
+        self.c_proj = _Conv1D(cfg.n_embd, cfg.n_embd)
+
+    def forward(
+        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        b, t, c = x.shape
+        q, k, v = self.c_attn(x).split(c, dim=2)
+        q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
+        if cache is not None:
+            k = torch.cat([cache[0], k], dim=2)
+            v = torch.cat([cache[1], v], dim=2)
+        # With a cache the new queries come after every cached key: no mask is needed for one step.
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=cache is None and t > 1)
+        return self.c_proj(y.transpose(1, 2).reshape(b, t, c)), (k, v)
+
+
+class _MLP(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.c_fc = _Conv1D(cfg.n_embd, 4 * cfg.n_embd)
+        self.c_proj = _Conv1D(4 * cfg.n_embd, cfg.n_embd)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
+
+
+class _Block(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
+        self.attn = _Attention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
+        self.mlp = _MLP(cfg)
+
+    def forward(
+        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        a, cache = self.attn(self.ln_1(x), cache)
+        x = x + a
+        return x + self.mlp(self.ln_2(x)), cache
+
+
+class _Transformer(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        self.wpe = nn.Embedding(cfg.n_positions, cfg.n_embd)
+        self.h = nn.ModuleList(_Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
+        nn.init.normal_(self.wte.weight, std=0.02)
+        nn.init.normal_(self.wpe.weight, std=0.01)
+
+
+Cache = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+class GPT(nn.Module):
+    """GPT-2 language model with tied input/output embeddings."""
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.transformer = _Transformer(cfg)
+        # GPT-2's residual projections start smaller, scaled by depth.
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    def forward(self, ids: torch.Tensor, cache: Cache | None = None, start: int = 0) -> tuple[torch.Tensor, Cache]:
+        """Logits for ``ids`` ([batch, time]) at positions ``start...``, and the extended cache."""
+        t = ids.shape[1]
+        positions = torch.arange(start, start + t, device=ids.device)
+        x = self.transformer.wte(ids) + self.transformer.wpe(positions)
+        new: Cache = []
+        for i, block in enumerate(self.transformer.h):
+            x, kv = block(x, cache[i] if cache is not None else None)
+            new.append(kv)
+        x = self.transformer.ln_f(x)
+        return x @ self.transformer.wte.weight.T, new
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    # ---------------------------------------------------------- files
+    def save(self, path: Path, *, bos: int, eos: int, pad: int) -> None:
+        """``config.json`` and ``model.safetensors`` (float16) of the equivalent Hugging Face GPT-2."""
+        from safetensors.torch import save_file
+
+        path.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().to(torch.float16).contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(path / "model.safetensors"), metadata={"format": "pt"})
+        config = self.cfg.hf_config(bos=bos, eos=eos, pad=pad)
+        (path / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: Path, dtype: torch.dtype = torch.float32) -> GPT:
+        from safetensors.torch import load_file
+
+        cfg = GPTConfig.from_hf(json.loads((path / "config.json").read_text()))
+        model = cls(cfg)
+        state = load_file(str(path / "model.safetensors"))
+        state.pop("lm_head.weight", None)  # tied to the input embeddings
+        missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"{path}: weights do not fit a GPT-2 (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        return model.to(dtype).eval()

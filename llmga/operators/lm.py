@@ -1,0 +1,154 @@
+"""Operators driven by the embedded chemical language model (:mod:`llmga.lm`).
+
+One model call per generation: every parent's random SELFIES is cut after a
+share of its tokens (``keep``) and the model writes the rest, for the whole
+batch at once. Children are canonicalised and filtered like any LLM child
+(parents, molecules already scored, repeats within the batch and molecules
+outside the graph GA's size/ring filters are dropped); slots still empty
+after ``max_rounds`` model calls get a graph-GA mutant labelled as a
+fallback. Every call is one row of ``llm_calls.csv``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from llmga.chem import to_mol
+from llmga.operators._base import Child, Operator, Parent, VariationContext
+from llmga.operators.graph_ga import GraphMutation, MoleculeFilter
+
+if TYPE_CHECKING:
+    from llmga.lm import EmbeddedLM
+
+__all__ = ["LMMutation", "keep_range"]
+
+
+def keep_range(keep: float, spread: float = 0.15) -> tuple[float, float]:
+    """The range of kept token shares around ``keep`` (the locality knob), inside [0.05, 0.95]."""
+    if not 0.0 <= keep <= 1.0:
+        raise ValueError(f"keep must be a share between 0 and 1, got {keep!r}")
+    return max(0.05, keep - spread), min(0.95, keep + spread)
+
+
+class LMMutation(Operator):
+    """Rewrite the end of a random SELFIES of each parent with the embedded model (one child per parent)."""
+
+    name = "lm_mutation"
+    arity = 1
+    validated_output = True
+
+    def __init__(
+        self,
+        lm: EmbeddedLM | str | None = None,
+        *,
+        keep: float = 0.7,
+        temperature: float = 1.0,
+        molecule_filter: MoleculeFilter | None = None,
+        fallback: Operator | None = None,
+        max_rounds: int = 3,
+        log: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self._lm = lm
+        self.keep = keep_range(keep)
+        self.keep_share = keep
+        self.temperature = temperature
+        self.filter = molecule_filter or MoleculeFilter()
+        self.fallback = fallback or GraphMutation(self.filter.size_mean, self.filter.size_std)
+        self.max_rounds = max_rounds
+        self.log = log
+
+    @property
+    def lm(self) -> EmbeddedLM:
+        """The model, loaded on first use (a path, ``"embedded"`` or None: the packaged one)."""
+        from llmga.lm import EmbeddedLM
+
+        if not isinstance(self._lm, EmbeddedLM):
+            self._lm = EmbeddedLM.load(self._lm)
+        return self._lm
+
+    def apply(
+        self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
+    ) -> list[list[str | Child | None]]:
+        kids: list[str | None] = [None] * len(groups)
+        taken: set[str] = set()
+        lm = self.lm
+        for _ in range(self.max_rounds):
+            todo = [i for i, kid in enumerate(kids) if kid is None]
+            if not todo:
+                break
+            started = time.time()
+            clock = time.perf_counter()
+            edits = lm.edit([groups[i][0].smiles for i in todo], rng, keep=self.keep, temperature=self.temperature)
+            latency = time.perf_counter() - clock
+            valid = new = 0
+            for i, edit in zip(todo, edits, strict=True):
+                smiles = edit.smiles
+                if smiles is None:
+                    continue
+                valid += 1
+                if smiles == groups[i][0].smiles or smiles in taken or context.is_scored(smiles):
+                    continue
+                mol = to_mol(smiles)
+                if mol is None or not self.filter(mol, rng):
+                    continue
+                taken.add(smiles)
+                kids[i] = smiles
+                new += 1
+            if self.log is not None:
+                self.log(
+                    {
+                        "time": started,
+                        "generation": context.generation,
+                        "operator": self.name,
+                        "backend": "embedded",
+                        "model": str(lm.path or "in-memory"),
+                        "template": f"selfies-prefix keep={self.keep[0]:.2f}-{self.keep[1]:.2f}",
+                        "prompt": f"{len(todo)} parents",
+                        "reply": "\n".join(e.smiles or "" for e in edits),
+                        "tokens_in": sum(e.kept + 1 for e in edits),
+                        "tokens_out": sum(e.written for e in edits),
+                        "latency_s": round(latency, 4),
+                        "asked": len(todo),
+                        "parsed": len(edits),
+                        "valid": valid,
+                        "new": new,
+                        "parents": " ".join(str(groups[i][0].call) for i in todo),
+                        "error": "",
+                    }
+                )
+        return self._fill(groups, kids, rng, context)
+
+    def _fill(
+        self,
+        groups: Sequence[Sequence[Parent]],
+        kids: list[str | None],
+        rng: np.random.Generator,
+        context: VariationContext,
+    ) -> list[list[str | Child | None]]:
+        """Graph-GA mutants, labelled ``graph_mutation(fallback)``, for the slots the model left empty."""
+        missing = [i for i, kid in enumerate(kids) if kid is None]
+        out: list[list[str | Child | None]] = [[kid] for kid in kids]
+        if missing:
+            made = self.fallback.apply([groups[i] for i in missing], rng, context)
+            label = f"{self.fallback.name}(fallback)"
+            for i, row in zip(missing, made, strict=True):
+                text = row[0].smiles if isinstance(row[0], Child) else row[0]
+                out[i] = [Child(text, label) if text else None]
+        return out
+
+    def card(self) -> dict[str, Any]:
+        path = self._lm.path if not isinstance(self._lm, (str, type(None))) else self._lm
+        return super().card() | {
+            "model": str(path or "embedded"),
+            "keep": self.keep_share,
+            "keep_range": list(self.keep),
+            "temperature": self.temperature,
+            "max_rounds": self.max_rounds,
+            "fallback": self.fallback.name,
+            "size_mean": self.filter.size_mean,
+            "size_std": self.filter.size_std,
+        }

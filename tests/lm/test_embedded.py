@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from llmga.chem import canonical
+from llmga.errors import LLMGAError
+from llmga.lm import EmbeddedLM
+from tests.conftest import ASPIRIN, CAFFEINE, IBUPROFEN, PARACETAMOL
+
+PARENTS = [ASPIRIN, CAFFEINE, IBUPROFEN, PARACETAMOL]
+
+
+def test_edits_are_valid_molecules_that_keep_part_of_their_parent(tiny_lm_dir):
+    lm = EmbeddedLM.load(tiny_lm_dir)
+    edits = lm.edit(PARENTS * 5, np.random.default_rng(0), keep=(0.5, 0.9))
+    assert len(edits) == 20
+    made = [e for e in edits if e.smiles]
+    assert len(made) >= 18
+    for e in made:
+        assert canonical(e.smiles) == e.smiles
+        assert 1 <= e.kept < e.length
+        assert 0.45 <= e.kept / e.length <= 0.95
+    assert lm.calls == 1  # one batched model call for the whole generation
+
+
+def test_same_seed_same_children_and_other_seed_other_children(tiny_lm_dir):
+    lm = EmbeddedLM.load(tiny_lm_dir)
+    first = [e.smiles for e in lm.edit(PARENTS, np.random.default_rng(7))]
+    again = [e.smiles for e in lm.edit(PARENTS, np.random.default_rng(7))]
+    other = [e.smiles for e in lm.edit(PARENTS, np.random.default_rng(8))]
+    assert first == again
+    assert first != other
+
+
+def test_keep_sets_locality(tiny_lm_dir):
+    lm = EmbeddedLM.load(tiny_lm_dir)
+    close = lm.edit(PARENTS * 10, np.random.default_rng(0), keep=(0.85, 0.95))
+    far = lm.edit(PARENTS * 10, np.random.default_rng(0), keep=(0.05, 0.15))
+    assert np.mean([e.kept / e.length for e in close]) > 0.8
+    assert np.mean([e.kept / e.length for e in far]) < 0.2
+    assert np.mean([e.written for e in far]) > np.mean([e.written for e in close])
+
+
+def test_an_altered_or_missing_model_is_refused(tmp_path, tiny_lm_dir):
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_lm_dir, copy)
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(LLMGAError, match="does not match its model card"):
+        EmbeddedLM.load(copy)
+    with pytest.raises(LLMGAError, match="no language model in"):
+        EmbeddedLM.load(tmp_path / "empty")

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import torch
+
+from llmga.lm import GPT, GPTConfig
+
+
+def test_our_gpt_and_transformers_gpt2_give_the_same_logits(tiny_lm_dir):
+    from transformers import GPT2LMHeadModel
+
+    ours = GPT.load(tiny_lm_dir)
+    theirs = GPT2LMHeadModel.from_pretrained(tiny_lm_dir, dtype=torch.float32).eval()
+    ids = torch.tensor([[1, 9, 12, 30, 7, 15, 22], [1, 40, 3, 18, 18, 9, 2]])
+    with torch.no_grad():
+        expected = theirs(ids).logits
+        got, _ = ours(ids)
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_cached_steps_equal_one_full_pass():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=20, n_positions=32, n_embd=16, n_layer=2, n_head=2)).eval()
+    ids = torch.randint(0, 20, (3, 9))
+    with torch.no_grad():
+        full, _ = model(ids)
+        logits, cache = model(ids[:, :4])
+        steps = [logits]
+        for t in range(4, 9):
+            step, cache = model(ids[:, t : t + 1], cache, start=t)
+            steps.append(step)
+    torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-5)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import numpy as np
+
+from llmga.chem import canonical
+from llmga.operators import Child, LMMutation, Parent, VariationContext
+from tests.conftest import ASPIRIN, CAFFEINE, IBUPROFEN, PARACETAMOL
+
+PARENTS = [canonical(s) for s in (ASPIRIN, CAFFEINE, IBUPROFEN, PARACETAMOL)]
+
+
+def test_lm_mutation_gives_one_new_valid_child_per_parent_and_logs_its_calls(tiny_lm_dir):
+    calls = []
+    op = LMMutation(str(tiny_lm_dir), keep=0.7, log=calls.append)
+    scored = {PARENTS[0]}
+    ctx = VariationContext(is_scored=scored.__contains__, generation=3)
+    groups = [[Parent(p, 1.0, i + 1)] for i, p in enumerate(PARENTS * 4)]
+    out = op.apply(groups, np.random.default_rng(0), ctx)
+    assert len(out) == len(groups) and all(len(kids) == 1 for kids in out)
+    texts = [k.smiles if isinstance(k, Child) else k for (k,) in out if k is not None]
+    assert len(set(texts)) == len(texts)  # no repeats within the batch
+    for (kid,), group in zip(out, groups, strict=True):
+        text = kid.smiles if isinstance(kid, Child) else kid
+        assert text is None or (canonical(text) == text and text != group[0].smiles and text not in scored)
+    from_model = [k for (k,) in out if isinstance(k, str)]
+    assert len(from_model) >= len(groups) // 2
+    assert calls and calls[0]["operator"] == "lm_mutation" and calls[0]["generation"] == 3
+    assert calls[0]["asked"] == len(groups) and calls[0]["tokens_out"] > 0
+    assert len(calls) <= 3  # at most max_rounds batched calls
+
+
+def test_slots_the_model_cannot_fill_go_to_graph_mutation(tiny_lm_dir):
+    op = LMMutation(str(tiny_lm_dir), max_rounds=0)  # the model is never asked
+    out = op.apply([[Parent(PARENTS[2])]], np.random.default_rng(1), VariationContext())
+    (kid,) = out[0]
+    assert isinstance(kid, Child) and kid.operator == "graph_mutation(fallback)"
+    assert op.card()["keep"] == 0.7
