@@ -235,6 +235,11 @@ def _embedded_recipes(
     return recipes
 
 
+def _nanmean(values: Sequence[float]) -> float | None:
+    finite = [v for v in values if not math.isnan(v)]
+    return round(float(np.mean(finite)), 4) if finite else None
+
+
 def _finish(
     folder: RunFolder,
     ga: GeneticAlgorithm,
@@ -280,5 +285,17 @@ def _finish(
         summary["llm_share_of_survivors"] = (
             sum(p.operator.startswith("llm_") for p in survivors) / len(survivors) if survivors else None
         )
+    if len(ga.recipes) > 1:
+        # Per recipe: its share of the next generation, its mean share over the run, and the mean share
+        # of its children that entered the population (the adaptive rule's reward).
+        rows = list(ga.logbook)[1:]
+        summary["operator_shares"] = {
+            label: {
+                "final": round(float(share), 4),
+                "mean": round(float(np.mean([r[f"share:{label}"] for r in rows])), 4) if rows else None,
+                "survival": _nanmean([r[f"survived:{label}"] for r in rows]),
+            }
+            for label, share in zip(ga.recipe_labels, ga.share_rule.shares, strict=True)
+        }
     folder.write_summary(summary)
     folder.close()

@@ -68,6 +68,12 @@ class Config:
     llm_operators: str = _opt(
         "crossover,mutation", "which LLM operators share the LLM's children: crossover, mutation or both"
     )
+    adaptive: bool = _opt(
+        True,
+        "adapt the operators' shares of each generation (adaptive pursuit on the share of each operator's "
+        "children that enter the population); --no-adaptive keeps --llm-share fixed",
+    )
+    share_floor: float = _opt(0.1, "with --adaptive, the least share any operator keeps")
     lm_keep: float = _opt(
         0.7, "embedded model: share of a parent's tokens kept before the model rewrites the rest (locality)"
     )
@@ -155,6 +161,8 @@ class Config:
         ops = [o.strip() for o in self.llm_operators.split(",") if o.strip()]
         if not ops or any(o not in ("crossover", "mutation") for o in ops):
             raise bad("llm_operators", "give crossover, mutation or crossover,mutation")
+        if not 0.0 <= self.share_floor <= 0.5:
+            raise bad("share_floor", "give a share between 0 and 0.5, e.g. --share-floor 0.1")
         if not 0.0 <= self.lm_keep <= 1.0:
             raise bad("lm_keep", "give a share between 0 and 1: 0.85 makes close analogues, 0.3 distant ones")
         for name in ("children_per_call", "max_new_tokens", "llm_concurrency"):

@@ -77,7 +77,7 @@ def test_cost_accounting_and_cost_budget(tmp_path, replies):
 
 
 def test_bad_llm_specs_fail_before_any_oracle_call(tmp_path, replies):
-    with pytest.raises(BackendError, match=r"unknown backend 'gpt'; use one of: none, openai:MODEL"):
+    with pytest.raises(BackendError, match=r"unknown backend 'gpt'; use one of: none, embedded, lm:DIR, openai:MODEL"):
         llmga.optimize("qed", llm="gpt:4", out=str(tmp_path / "a"))
     with pytest.raises(BackendError, match=r"replay file 'nope\.txt' does not exist"):
         llmga.optimize("qed", llm="replay:nope.txt", out=str(tmp_path / "b"))
@@ -97,7 +97,7 @@ def test_cli_run_with_a_language_model(tmp_path, replies, capsys):
     config = json.loads((out / "config.json").read_text())
     assert config["llm"] == f"replay:{replies}" and config["children_per_call"] == 2
     assert main(["optimize", "--llm", "bogus", "--out", str(tmp_path / "x")]) == 1
-    assert "use one of: none, openai:MODEL" in " ".join(capsys.readouterr().err.split())
+    assert "use one of: none, embedded, lm:DIR, openai:MODEL" in " ".join(capsys.readouterr().err.split())
 
 
 def test_describe_overrides_the_card_in_prompts(tmp_path, replies):
@@ -174,6 +174,11 @@ def test_run_with_an_embedded_model_folder(tmp_path, tiny_lm_dir, capsys):
     assert set(calls["operator"]) == {"lm_mutation"} and (calls["backend"] == "embedded").all()
     run = json.loads((out / "run.json").read_text())
     assert run["recipes"][1]["mutation"]["name"] == "lm_mutation" and run["recipes"][1]["mutation"]["keep"] == 0.6
+    shares = json.loads((out / "summary.json").read_text())["operator_shares"]
+    assert set(shares) == {"graph_crossover+graph_mutation", "lm_mutation"}
+    assert sum(s["final"] for s in shares.values()) == pytest.approx(1.0)
+    generations = pd.read_csv(out / "generations.csv")
+    assert generations["share:lm_mutation"].iloc[0] == 0.5
     again = tmp_path / "again"
     llmga.optimize("qed", budget=200, llm=f"lm:{tiny_lm_dir}", lm_keep=0.6, workers=1, out=str(again))
     assert pd.read_csv(again / "evaluations.csv")["smiles"].tolist() == evaluations["smiles"].tolist()

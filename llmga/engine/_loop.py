@@ -23,6 +23,7 @@ from llmga.chem import canonical
 from llmga.config import Config
 from llmga.engine._oracle import Candidate, Evaluation, Oracle
 from llmga.engine._selection import select
+from llmga.engine._shares import AdaptivePursuit, ShareRule
 from llmga.errors import ObjectiveError, OperatorError
 from llmga.executors import Executor, make_executor
 from llmga.metrics import top_k_mean
@@ -52,6 +53,19 @@ def _text(kid: str | Child | None) -> str:
 def _label(kid: str | Child | None, default: str) -> str:
     """Who made a child: its own label if it carries one, else the operator's name."""
     return kid.operator if isinstance(kid, Child) else default
+
+
+def _recipe_labels(recipes: Sequence[Recipe]) -> list[str]:
+    """A readable, unique name per recipe: its operators joined by '+'."""
+    labels: list[str] = []
+    for r in recipes:
+        label = "+".join(op.name for op in (r.crossover, r.mutation) if op is not None)
+        if r.elite:
+            label += f"@elite{r.elite}"
+        while label in labels:
+            label += "'"
+        labels.append(label)
+    return labels
 
 
 class MaxFitness(base.Fitness):
@@ -196,6 +210,14 @@ class GeneticAlgorithm:
         for name, fn in (("mean", np.mean), ("std", np.std), ("min", np.min), ("max", np.max)):
             self.stats.register(name, fn)
         self._start = 0.0
+        shares = [r.share for r in self.recipes]
+        self.share_rule: ShareRule = (
+            AdaptivePursuit(shares, floor=config.share_floor)
+            if config.adaptive and len(self.recipes) > 1
+            else ShareRule(shares)
+        )
+        self.recipe_labels = _recipe_labels(self.recipes)
+        self._last_rewards: list[float | None] = [None] * len(self.recipes)
         # Prompt cards (what the objective rewards), with and without drug names; --describe overrides.
         self._cards = {
             "card": config.describe or objective.prompt_card(hide_names=False),
@@ -256,21 +278,21 @@ class GeneticAlgorithm:
         return children
 
     def _split(self, n: int) -> list[int]:
-        shares = np.array([max(r.share, 0.0) for r in self.recipes], dtype=float)
-        if shares.sum() <= 0:
-            shares = np.ones(len(shares))
+        shares = self.share_rule.shares
         exact = n * shares / shares.sum()
         counts = np.floor(exact).astype(int)
         order = np.argsort(-(exact - counts), kind="stable")
         counts[order[: n - counts.sum()]] += 1
         return [int(c) for c in counts]
 
-    def _offspring(self, pool: list[Individual], generation: int) -> tuple[list[Candidate], int]:
-        """All of one generation's children as candidates, plus how many were proposed."""
+    def _offspring(self, pool: list[Individual], generation: int) -> tuple[list[Candidate], list[int], list[int]]:
+        """All of one generation's children as candidates, the recipe of each, and children asked per recipe."""
         rng, ctx = self.rng, self._context(generation)
         children: list[tuple[str | Child | None, tuple[int, ...], str]] = []
         checked: list[bool] = []  # whether each child was validated by the operator that made it
-        for recipe, n in zip(self.recipes, self._split(self.config.offspring), strict=True):
+        origin: list[int] = []  # the recipe of each child
+        asked = self._split(self.config.offspring)
+        for index, (recipe, n) in enumerate(zip(self.recipes, asked, strict=True)):
             if n == 0:
                 continue
             batch: list[tuple[str | Child | None, tuple[int, ...], str]]
@@ -309,6 +331,7 @@ class GeneticAlgorithm:
                         valid[i] = mut.validated_output
             children.extend(batch)
             checked.extend(valid)
+            origin.extend([index] * len(batch))
         # Children are untrusted unless their operator validated them: parse and canonicalise
         # the others (on the workers).
         texts = [_text(kid) for kid, _, _ in children]
@@ -316,12 +339,22 @@ class GeneticAlgorithm:
         smiles_list: list[str | None] = [t or None for t in texts]
         for i, smiles in zip(unchecked, self.executor.map(canonical, [texts[i] for i in unchecked]), strict=True):
             smiles_list[i] = smiles
-        candidates = [
-            Candidate(smiles, _label(kid, name), parents)
-            for smiles, (kid, parents, name) in zip(smiles_list, children, strict=True)
-            if smiles is not None
-        ]
-        return candidates, len(children)
+        candidates, origins = [], []
+        for smiles, (kid, parents, name), index in zip(smiles_list, children, origin, strict=True):
+            if smiles is not None:
+                candidates.append(Candidate(smiles, _label(kid, name), parents))
+                origins.append(index)
+        return candidates, origins, asked
+
+    def _credit(self, candidates: list[Candidate], origins: list[int], asked: list[int], first_call: int) -> None:
+        """Reward each recipe with the share of its children that entered the population; update shares."""
+        origin = {c.smiles: i for c, i in zip(candidates, origins, strict=True)}
+        survived = [0] * len(self.recipes)
+        for ind in self.population:
+            if ind.call > first_call and ind.smiles in origin:
+                survived[origin[ind.smiles]] += 1
+        self._last_rewards = [s / n if n else None for s, n in zip(survived, asked, strict=True)]
+        self.share_rule.update(self._last_rewards)
 
     # ------------------------------------------------------------ loop
     def _record(self, generation: int, new_calls: int, proposed: int, valid: int, duplicates: int) -> GenerationReport:
@@ -342,6 +375,13 @@ class GeneticAlgorithm:
             "elapsed_s": round(time.perf_counter() - self._start, 4),
             **self.stats.compile(self.population),
         }
+        if len(self.recipes) > 1:
+            # The shares the next generation will use, and the rewards that set them.
+            for label, share, reward in zip(
+                self.recipe_labels, self.share_rule.shares, self._last_rewards, strict=True
+            ):
+                record[f"share:{label}"] = round(float(share), 4)
+                record[f"survived:{label}"] = math.nan if reward is None else round(reward, 4)
         self.logbook.record(**record)
         report = GenerationReport(
             generation=generation,
@@ -416,7 +456,8 @@ class GeneticAlgorithm:
             fitness = np.array([ind.fitness.wvalues[0] for ind in self.population])
             picks = select(fitness, len(self.population), self.rng, self.config.selection, self.config.tournament_size)
             pool = [self.population[i] for i in picks]
-            candidates, proposed = self._offspring(pool, generation)
+            candidates, origins, asked = self._offspring(pool, generation)
+            proposed = sum(asked)
             before = self.oracle.used
             hits = self.oracle.cache_hits
             evaluations = self.oracle.evaluate(candidates, generation)
@@ -424,6 +465,7 @@ class GeneticAlgorithm:
             offspring = self._individuals(evaluations)
             self.population = self._survivors(self.population + offspring)
             self.hall_of_fame.update(offspring)
+            self._credit(candidates, origins, asked, before)
             report = self._record(generation, new_calls, proposed, len(candidates), self.oracle.cache_hits - hits)
 
             gain = (report.top10_mean - best_top10) * self._sign()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from llmga.config import Config
@@ -138,7 +140,7 @@ def test_recipes_share_each_generation_and_operators_see_whole_batches(pool):
             return [[g[0].smiles] * 4 for g in groups]
 
     rec = Recorder()
-    config = Config(budget=300, population=20, offspring=30, max_generations=3)
+    config = Config(budget=300, population=20, offspring=30, max_generations=3, adaptive=False)
     recipes = [Recipe(rec, None, share=1.0), Recipe(None, GraphMutation(), share=2.0)]
     ga = GeneticAlgorithm(get_objective("qed"), config, pool, recipes=recipes)
     result = ga.run()
@@ -211,7 +213,7 @@ def test_elite_recipes_draw_parents_from_the_best_molecules_so_far(pool):
             seen.extend(g[0].smiles for g in groups)
             return [[None] for _ in groups]
 
-    config = Config(budget=400, population=30, offspring=20, max_generations=3, workers=1)
+    config = Config(budget=400, population=30, offspring=20, max_generations=3, workers=1, adaptive=False)
     ga = GeneticAlgorithm(
         get_objective("qed"), config, pool, recipes=[Recipe(Spy(), None, elite=3), Recipe(None, GraphMutation())]
     )
@@ -229,3 +231,34 @@ def test_elite_recipes_draw_parents_from_the_best_molecules_so_far(pool):
     assert seen and len(seen) == 3 * 10
     for generation in range(3):
         assert set(seen[generation * 10 : (generation + 1) * 10]) <= top3[generation]
+
+
+class _Rigged(Operator):
+    """A mutation that always returns a molecule two carbons longer (always better on chain length)
+    or, when ``useless``, the parent itself (never a new molecule)."""
+
+    arity = 1
+
+    def __init__(self, name, useless):
+        self.name = name
+        self.useless = useless
+
+    def apply(self, groups, rng, context):
+        return [[g[0].smiles if self.useless else g[0].smiles + "CC"] for g in groups]
+
+
+def test_adaptive_shares_move_toward_the_operator_that_pays(pool):
+    length = FunctionObjective(lambda s: float(len(s)), name="length")
+    good, bad = _Rigged("good", useless=False), _Rigged("bad", useless=True)
+    config = Config(budget=600, population=20, offspring=40, patience=0, max_generations=8, share_floor=0.1)
+    recipes = [Recipe(None, bad, share=0.5), Recipe(None, good, share=0.5)]
+    ga = GeneticAlgorithm(length, config, pool, recipes=recipes)
+    result = ga.run()
+    shares = [(row["share:bad"], row["share:good"]) for row in result.logbook]
+    assert shares[0] == (0.5, 0.5)
+    assert shares[-1][1] > 0.85 and shares[-1][0] >= 0.1 - 1e-9  # the floor keeps the useless one alive
+    assert all(b2 <= b1 + 1e-12 for (b1, _), (b2, _) in itertools.pairwise(shares))
+    assert all(row["survived:bad"] == 0.0 < row["survived:good"] for row in result.logbook[1:])
+    assert ga._split(40)[1] >= 34  # the next generation asks the paying operator for most children
+    fixed = GeneticAlgorithm(length, config.replace(adaptive=False), pool, recipes=recipes).run()
+    assert {row["share:good"] for row in fixed.logbook} == {0.5}

@@ -1,0 +1,75 @@
+"""How each generation's children are split among recipes: fixed shares or adaptive pursuit.
+
+Credit: after a generation, a recipe's reward is the share of the children
+it was asked for that entered the population (new molecules that beat
+enough of the population to survive). That is scale- and sign-free (it
+works for any objective and direction) and charges a recipe for everything
+it wastes: invalid children, repeats, molecules that score poorly.
+
+Rule: adaptive pursuit (Thierens 2005). Each recipe keeps a running quality
+estimate ``Q <- Q + alpha (reward - Q)``; the shares then move a step
+``beta`` toward ``floor`` for every recipe but the best, which moves toward
+``1 - (K - 1) floor``. We chose pursuit over probability matching because
+rewards here drift (a fine-tuned model gets better; the GA's easy gains dry
+up), and pursuit follows a new best recipe within a few generations while
+probability matching spreads shares in proportion to small differences in
+Q; over UCB because the decision is a split of ~70 children per generation,
+not one pull at a time. The floor keeps every recipe alive so it can be
+re-discovered. Deterministic: no random draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["AdaptivePursuit", "FixedShares", "ShareRule"]
+
+
+class ShareRule:
+    """Fixed shares (the base class): ``update`` changes nothing."""
+
+    def __init__(self, shares: Sequence[float]) -> None:
+        s = np.array([max(float(x), 0.0) for x in shares], dtype=float)
+        self.shares = s / s.sum() if s.sum() > 0 else np.full(len(s), 1.0 / max(1, len(s)))
+        self.quality = np.zeros(len(self.shares))
+
+    def update(self, rewards: Sequence[float | None]) -> None:
+        """Take one generation's rewards (``None`` for a recipe that made no children)."""
+
+
+FixedShares = ShareRule
+
+
+class AdaptivePursuit(ShareRule):
+    """Adaptive pursuit of the best recipe, with a floor (see the module docstring)."""
+
+    def __init__(self, shares: Sequence[float], *, alpha: float = 0.3, beta: float = 0.3, floor: float = 0.1) -> None:
+        super().__init__(shares)
+        k = len(self.shares)
+        if k > 1 and not 0.0 <= floor <= 1.0 / k:
+            raise ValueError(f"share floor {floor} must lie between 0 and 1/{k} for {k} recipes")
+        self.alpha, self.beta = alpha, beta
+        self.floor = floor if k > 1 else 0.0
+        self.ceiling = 1.0 - (k - 1) * self.floor
+        self.quality = np.full(k, np.nan)
+        # Start inside [floor, ceiling] so that the first steps already respect the floor.
+        self.shares = np.clip(self.shares, self.floor, self.ceiling)
+        self.shares /= self.shares.sum()
+
+    def update(self, rewards: Sequence[float | None]) -> None:
+        if len(self.shares) < 2:
+            return
+        for i, r in enumerate(rewards):
+            if r is None:
+                continue
+            q = self.quality[i]
+            self.quality[i] = r if np.isnan(q) else q + self.alpha * (r - q)
+        if np.isnan(self.quality).all():
+            return
+        best = int(np.nanargmax(self.quality))
+        target = np.full(len(self.shares), self.floor)
+        target[best] = self.ceiling
+        self.shares = self.shares + self.beta * (target - self.shares)
+        self.shares /= self.shares.sum()
