@@ -217,6 +217,8 @@ def _embedded_recipes(
 
     The model is loaded (and its checksum checked) here, before any oracle call.
     """
+    from llmga.lm._finetune import FineTuneSettings  # torch: only for runs that use the model
+
     spec = config.llm.strip()
     if [k.strip() for k in config.llm_operators.split(",") if k.strip()] == ["crossover"]:
         raise ConfigError(
@@ -228,6 +230,11 @@ def _embedded_recipes(
         temperature=config.temperature,
         molecule_filter=MoleculeFilter(config.size_mean, config.size_std),
         log=log,
+        finetune=FineTuneSettings(
+            patience=config.lm_finetune_patience, steps=config.lm_finetune_steps, top=config.lm_finetune_top
+        )
+        if config.lm_finetune
+        else None,
     )
     lm_op.lm  # noqa: B018 - load now: a missing or altered model fails before the run starts
     recipes = [dataclasses.replace(r, share=1.0 - config.llm_share) for r in graph] if config.llm_share < 1 else []

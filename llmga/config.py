@@ -77,6 +77,13 @@ class Config:
     lm_keep: float = _opt(
         0.7, "embedded model: share of a parent's tokens kept before the model rewrites the rest (locality)"
     )
+    lm_finetune: bool = _opt(
+        True,
+        "embedded model: fine-tune it on the population's best molecules whenever the best score stalls",
+    )
+    lm_finetune_patience: int = _opt(3, "generations without a new best before the model is fine-tuned")
+    lm_finetune_steps: int = _opt(20, "optimiser steps per fine-tune")
+    lm_finetune_top: int = _opt(50, "best molecules of the population a fine-tune learns from")
     children_per_call: int = _opt(4, "children asked for in each prompt")
     temperature: float = _opt(1.0, "sampling temperature of the language model")
     max_new_tokens: int = _opt(256, "longest reply, in tokens")
@@ -123,6 +130,9 @@ class Config:
             "max_new_tokens",
             "llm_concurrency",
             "memo_every",
+            "lm_finetune_patience",
+            "lm_finetune_steps",
+            "lm_finetune_top",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
@@ -163,6 +173,9 @@ class Config:
             raise bad("llm_operators", "give crossover, mutation or crossover,mutation")
         if not 0.0 <= self.share_floor <= 0.5:
             raise bad("share_floor", "give a share between 0 and 0.5, e.g. --share-floor 0.1")
+        for name in ("lm_finetune_patience", "lm_finetune_steps", "lm_finetune_top"):
+            if getattr(self, name) < 1:
+                raise bad(name, "give a positive number")
         if not 0.0 <= self.lm_keep <= 1.0:
             raise bad("lm_keep", "give a share between 0 and 1: 0.85 makes close analogues, 0.3 distant ones")
         for name in ("children_per_call", "max_new_tokens", "llm_concurrency"):

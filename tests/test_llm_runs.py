@@ -180,7 +180,7 @@ def test_run_with_an_embedded_model_folder(tmp_path, tiny_lm_dir, capsys):
     generations = pd.read_csv(out / "generations.csv")
     assert generations["share:lm_mutation"].iloc[0] == 0.5
     again = tmp_path / "again"
-    llmga.optimize("qed", budget=200, llm=f"lm:{tiny_lm_dir}", lm_keep=0.6, workers=1, out=str(again))
+    llmga.optimize("qed", budget=200, llm=f"lm:{tiny_lm_dir}", lm_keep=0.6, llm_share=0.5, workers=1, out=str(again))
     assert pd.read_csv(again / "evaluations.csv")["smiles"].tolist() == evaluations["smiles"].tolist()
 
 
@@ -190,3 +190,23 @@ def test_embedded_model_errors_name_the_fix(tmp_path, tiny_lm_dir):
     with pytest.raises(llmga.LLMGAError, match="no language model in"):
         llmga.optimize("qed", budget=50, llm=f"lm:{tmp_path}", out=str(tmp_path / "b"))
     assert not (tmp_path / "b" / "evaluations.csv").exists()
+
+
+def test_embedded_model_is_fine_tuned_when_the_run_stalls(tmp_path, tiny_lm_dir):
+    out = tmp_path / "run"
+    llmga.optimize(
+        "qed", budget=400, llm=f"lm:{tiny_lm_dir}", lm_finetune_patience=1, lm_finetune_steps=2,
+        patience=0, max_generations=6, workers=1, out=str(out), seed=2,
+    )  # fmt: skip
+    calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
+    tunes = calls[calls["operator"] == "lm_finetune"]
+    assert len(tunes) >= 1
+    record = json.loads(tunes["reply"].iloc[0])
+    assert record["steps"] == 2 or record["skipped"]
+    assert json.loads((out / "run.json").read_text())["recipes"][1]["mutation"]["finetune"]["steps"] == 2
+    quiet = tmp_path / "quiet"
+    llmga.optimize(
+        "qed", budget=400, llm=f"lm:{tiny_lm_dir}", lm_finetune=False, lm_finetune_patience=1,
+        patience=0, max_generations=6, workers=1, out=str(quiet), seed=2,
+    )  # fmt: skip
+    assert "lm_finetune" not in set(pd.read_csv(quiet / "llm_calls.csv")["operator"])

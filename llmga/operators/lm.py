@@ -11,6 +11,8 @@ fallback. Every call is one row of ``llm_calls.csv``.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,7 @@ from llmga.operators.graph_ga import GraphMutation, MoleculeFilter
 
 if TYPE_CHECKING:
     from llmga.lm import EmbeddedLM
+    from llmga.lm._finetune import FineTuneSettings, OnlineFineTuner
 
 __all__ = ["LMMutation", "keep_range"]
 
@@ -51,8 +54,11 @@ class LMMutation(Operator):
         fallback: Operator | None = None,
         max_rounds: int = 3,
         log: Callable[[dict[str, Any]], None] | None = None,
+        finetune: FineTuneSettings | None = None,
     ) -> None:
         self._lm = lm
+        self.finetune = finetune
+        self._tuner: OnlineFineTuner | None = None
         self.keep = keep_range(keep)
         self.keep_share = keep
         self.temperature = temperature
@@ -76,6 +82,8 @@ class LMMutation(Operator):
         kids: list[str | None] = [None] * len(groups)
         taken: set[str] = set()
         lm = self.lm
+        if self.finetune is not None:
+            self._maybe_finetune(lm, rng, context)
         for _ in range(self.max_rounds):
             todo = [i for i, kid in enumerate(kids) if kid is None]
             if not todo:
@@ -122,6 +130,44 @@ class LMMutation(Operator):
                 )
         return self._fill(groups, kids, rng, context)
 
+    def _maybe_finetune(self, lm: EmbeddedLM, rng: np.random.Generator, context: VariationContext) -> None:
+        """Fine-tune the model on the population's best when the run has stalled (one row in the call log)."""
+        from llmga.lm._finetune import OnlineFineTuner
+
+        if self._tuner is None:
+            self._tuner = OnlineFineTuner(lm, self.finetune)
+        if not self._tuner.observe(context.generation, context.best_score, context.direction):
+            return
+        started = time.time()
+        record = self._tuner.tune([p.smiles for p in context.population], rng, context.generation)
+        if self.log is not None:
+            self.log(
+                {
+                    "time": started,
+                    "generation": context.generation,
+                    "operator": "lm_finetune",
+                    "backend": "embedded",
+                    "model": str(lm.path or "in-memory"),
+                    "template": "finetune",
+                    "prompt": f"top {record['molecules']} molecules of the population, with ZINC replay",
+                    "reply": json.dumps(record),
+                    "tokens_in": 0,
+                    "tokens_out": 0,
+                    "latency_s": record.get("seconds", 0.0),
+                    "asked": 0,
+                    "parsed": 0,
+                    "valid": 0,
+                    "new": 0,
+                    "parents": "",
+                    "error": record.get("skipped", ""),
+                }
+            )
+
+    @property
+    def finetunes(self) -> int:
+        """How many fine-tunes this operator has made so far."""
+        return self._tuner.count if self._tuner is not None else 0
+
     def _fill(
         self,
         groups: Sequence[Sequence[Parent]],
@@ -151,4 +197,5 @@ class LMMutation(Operator):
             "fallback": self.fallback.name,
             "size_mean": self.filter.size_mean,
             "size_std": self.filter.size_std,
+            "finetune": dataclasses.asdict(self.finetune) if self.finetune is not None else None,
         }

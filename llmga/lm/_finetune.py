@@ -1,0 +1,154 @@
+"""Online fine-tuning of the embedded model on the best molecules of a run (Chemlactica's idea).
+
+When the best score has not improved for ``patience`` generations, the model
+takes ``steps`` optimiser steps on batches drawn from the ``top`` best
+molecules of the population (random SELFIES, so every part of them is
+learnt), so that its proposals drift toward what scores well. Regularised,
+because an unchecked fine-tune collapses validity and diversity: a low
+learning rate, half of each batch replayed from ZINC 250k, and an L2 anchor
+to the weights the run started with. A fine-tune is skipped when fine-tuning
+has already taken ``max_share`` of the run's wall time. Deterministic per
+seed (data and dropout-free steps come from the run's generator; the time
+cap is the only thing that can make two runs differ, and a skip is recorded).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from llmga.lm._embedded import EmbeddedLM
+from llmga.lm._train import _batch, _loss
+
+__all__ = ["FineTuneSettings", "OnlineFineTuner"]
+
+
+@dataclass(frozen=True)
+class FineTuneSettings:
+    patience: int = 3
+    steps: int = 20
+    top: int = 50
+    batch_size: int = 32
+    lr: float = 3e-4
+    replay: float = 0.5
+    anchor: float = 1e-3
+    max_share: float = 0.25
+
+
+class OnlineFineTuner:
+    """Decides when to fine-tune the model during a run, and does it (see the module docstring)."""
+
+    def __init__(self, lm: EmbeddedLM, settings: FineTuneSettings | None = None) -> None:
+        self.lm = lm
+        self.settings = settings or FineTuneSettings()
+        self.base = {k: v.detach().clone() for k, v in lm.model.state_dict().items()}
+        self.optim: torch.optim.Optimizer | None = None
+        self.best = math.nan
+        self.stale = 0
+        self.last_generation = -1
+        self.started = time.perf_counter()
+        self.seconds = 0.0
+        self.count = 0
+        self._replay: list[str] | None = None
+
+    def _improved(self, best: float, direction: str) -> bool:
+        if math.isnan(best):
+            return False
+        if math.isnan(self.best):
+            return True
+        return best > self.best if direction == "maximize" else best < self.best
+
+    def observe(self, generation: int, best: float, direction: str) -> bool:
+        """Note one generation's best score; True when a fine-tune is due."""
+        if generation == self.last_generation:
+            return False
+        self.last_generation = generation
+        if self._improved(best, direction):
+            self.best, self.stale = best, 0
+            return False
+        self.stale += 1
+        return self.stale >= self.settings.patience
+
+    def tune(self, ranked: Sequence[str], rng: np.random.Generator, generation: int) -> dict[str, Any]:
+        """Fine-tune on the best of ``ranked`` (SMILES, best first); returns the record of what happened."""
+        s = self.settings
+        self.stale = 0
+        elapsed = time.perf_counter() - self.started
+        record: dict[str, Any] = {"generation": generation, "molecules": min(s.top, len(ranked))}
+        if elapsed > 0 and self.seconds > s.max_share * elapsed:
+            return record | {"skipped": f"fine-tuning has used {self.seconds:.1f} s of {elapsed:.1f} s"}
+        clock = time.perf_counter()
+        model, vocab = self.lm.model, self.lm.vocab
+        top = list(ranked[: s.top])
+        if self._replay is None:
+            from llmga.data import zinc250k
+
+            self._replay = list(zinc250k())
+        if self.optim is None:
+            self.optim = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=0.0)
+        torch.manual_seed(int(rng.integers(2**63)))
+        n_top = max(1, round(s.batch_size * (1 - s.replay)))
+        n_replay = s.batch_size - n_top
+        before = self._eval_loss(top, rng)
+        usable_before = self._usable(top, rng)
+        model.train()
+        losses = []
+        for _ in range(s.steps):
+            picked = [top[int(i)] for i in rng.integers(len(top), size=n_top)]
+            picked += [self._replay[int(i)] for i in rng.integers(len(self._replay), size=n_replay)]
+            ids, _ = _batch(picked, vocab, rng, model.cfg.n_positions)
+            if ids is None:
+                continue
+            loss = _loss(model, ids, vocab.pad)
+            if s.anchor > 0:
+                drift = sum(((p - self.base[k]) ** 2).sum() for k, p in model.named_parameters())
+                loss = loss + s.anchor * drift
+            self.optim.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            self.optim.step()
+            losses.append(float(loss.detach()))
+        model.eval()
+        after = self._eval_loss(top, rng)
+        usable_after = self._usable(top, rng)
+        seconds = time.perf_counter() - clock
+        self.seconds += seconds
+        self.count += 1
+        return record | {
+            "steps": len(losses),
+            "loss_top_before": round(before, 4),
+            "loss_top_after": round(after, 4),
+            "usable_before": usable_before,
+            "usable_after": usable_after,
+            "seconds": round(seconds, 3),
+            "skipped": "",
+        }
+
+    def _eval_loss(self, smiles: Sequence[str], rng: np.random.Generator) -> float:
+        seed = int(rng.integers(2**63))
+        ids, _ = _batch(list(smiles), self.lm.vocab, np.random.default_rng(seed), self.lm.model.cfg.n_positions)
+        if ids is None:
+            return math.nan
+        self.lm.model.eval()
+        with torch.no_grad():
+            return float(_loss(self.lm.model, ids, self.lm.vocab.pad))
+
+    def _usable(self, smiles: Sequence[str], rng: np.random.Generator, n: int = 32) -> float:
+        """Share of ``n`` edits of these molecules that are valid, differ from the parent and pass the filters."""
+        from llmga.chem import to_mol
+        from llmga.operators.graph_ga import MoleculeFilter
+
+        ok = MoleculeFilter()
+        parents = [smiles[i % len(smiles)] for i in range(n)]
+        edits = self.lm.edit(parents, rng)
+        good = 0
+        for parent, edit in zip(parents, edits, strict=True):
+            mol = to_mol(edit.smiles) if edit.smiles and edit.smiles != parent else None
+            good += mol is not None and ok(mol, rng)
+        return round(good / n, 4)
