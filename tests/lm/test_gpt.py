@@ -29,3 +29,20 @@ def test_cached_steps_equal_one_full_pass():
             step, cache = model(ids[:, t : t + 1], cache, start=t)
             steps.append(step)
     torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-5)
+
+
+def test_the_hf_backend_loads_a_trained_model_folder_and_writes_selfies(tiny_lm_dir):
+    import selfies as sf
+
+    from llmga.backends import GenerationParams, Prompt
+    from llmga.backends.hf import HFBackend
+    from llmga.chem import canonical
+
+    backend = HFBackend(str(tiny_lm_dir), device="cpu", chat=False)
+    (completion,) = backend.generate(
+        [Prompt.chat("<bos>[C][C][O]")], GenerationParams(n=2, temperature=1.0, max_new_tokens=20, seed=0)
+    )
+    assert len(completion.texts) == 2 and completion.tokens_out > 0
+    for text in completion.texts:
+        assert text == "" or text.startswith("[")  # SELFIES tokens, no special tokens
+        assert canonical(sf.decoder("[C][C][O]" + text)) is not None
