@@ -18,7 +18,6 @@ from llmga.config import Config
 from llmga.data import read_smiles_file, zinc250k
 from llmga.engine import EngineResult, GeneticAlgorithm, Observer, Recipe, default_recipes
 from llmga.engine._oracle import Evaluation
-from llmga.errors import ConfigError
 from llmga.metrics import top_k_auc, top_k_mean
 from llmga.objectives import Objective, get_objective
 from llmga.operators import (
@@ -26,6 +25,7 @@ from llmga.operators import (
     GraphMutation,
     LLMCrossover,
     LLMMutation,
+    LMCrossover,
     LMMutation,
     MoleculeFilter,
     PromptOptions,
@@ -213,32 +213,40 @@ def build_recipes(
 def _embedded_recipes(
     config: Config, graph: list[Recipe], log: Callable[[dict[str, Any]], None] | None
 ) -> list[Recipe]:
-    """Graph GA plus the embedded model's mutation for ``llm_share`` of the children.
+    """Graph GA plus the embedded model's operators, which share ``llm_share`` of the children.
 
-    The model is loaded (and its checksum checked) here, before any oracle call.
+    The model is loaded (and its checksum checked) here, before any oracle
+    call; both model operators use the same model, fine-tuned (when on) by the first.
     """
-    from llmga.lm._finetune import FineTuneSettings  # torch: only for runs that use the model
+    from llmga.lm import EmbeddedLM  # torch: only for runs that use the model
+    from llmga.lm._finetune import FineTuneSettings
 
     spec = config.llm.strip()
-    if [k.strip() for k in config.llm_operators.split(",") if k.strip()] == ["crossover"]:
-        raise ConfigError(
-            "--llm-operators crossover: the embedded model has no crossover yet; use --llm-operators mutation"
-        )
-    lm_op = LMMutation(
-        None if spec == "embedded" else spec[3:],
-        keep=config.lm_keep,
-        temperature=config.temperature,
-        molecule_filter=MoleculeFilter(config.size_mean, config.size_std),
-        log=log,
-        finetune=FineTuneSettings(
+    lm = EmbeddedLM.load(None if spec == "embedded" else spec[3:])
+    finetune = (
+        FineTuneSettings(
             patience=config.lm_finetune_patience, steps=config.lm_finetune_steps, top=config.lm_finetune_top
         )
         if config.lm_finetune
-        else None,
+        else None
     )
-    lm_op.lm  # noqa: B018 - load now: a missing or altered model fails before the run starts
+    kinds = [k.strip() for k in config.llm_operators.split(",") if k.strip()]
+    share = config.llm_share / len(kinds)
     recipes = [dataclasses.replace(r, share=1.0 - config.llm_share) for r in graph] if config.llm_share < 1 else []
-    recipes.append(Recipe(None, lm_op, 0.0, config.llm_share, config.llm_elite))
+    shared: dict[str, Any] = {
+        "temperature": config.temperature,
+        "molecule_filter": MoleculeFilter(config.size_mean, config.size_std),
+        "log": log,
+    }
+    for i, kind in enumerate(kinds):
+        tune = finetune if i == 0 else None
+        if kind == "crossover":
+            op = LMCrossover(lm, finetune=tune, **shared)
+            mutation = GraphMutation(config.size_mean, config.size_std)
+            recipes.append(Recipe(op, mutation, config.mutation_rate, share, config.llm_elite))
+        else:
+            op = LMMutation(lm, keep=config.lm_keep, finetune=tune, **shared)
+            recipes.append(Recipe(None, op, 0.0, share, config.llm_elite))
     return recipes
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from llmga.operators._base import Child, Operator, Parent, VariationContext
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter, crossover, mutate, ring_ok
 from llmga.operators.llm import ExperienceMemo, LLMCrossover, LLMMutation, LLMOperator, PromptOptions
-from llmga.operators.lm import LMMutation
+from llmga.operators.lm import LMCrossover, LMMutation, LMOperator
 
 __all__ = [
     "Child",
@@ -15,7 +15,9 @@ __all__ = [
     "LLMCrossover",
     "LLMMutation",
     "LLMOperator",
+    "LMCrossover",
     "LMMutation",
+    "LMOperator",
     "MoleculeFilter",
     "Operator",
     "Parent",

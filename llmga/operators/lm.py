@@ -21,13 +21,13 @@ import numpy as np
 
 from llmga.chem import to_mol
 from llmga.operators._base import Child, Operator, Parent, VariationContext
-from llmga.operators.graph_ga import GraphMutation, MoleculeFilter
+from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
 
 if TYPE_CHECKING:
-    from llmga.lm import EmbeddedLM
+    from llmga.lm import Edit, EmbeddedLM
     from llmga.lm._finetune import FineTuneSettings, OnlineFineTuner
 
-__all__ = ["LMMutation", "keep_range"]
+__all__ = ["LMCrossover", "LMMutation", "LMOperator", "keep_range"]
 
 
 def keep_range(keep: float, spread: float = 0.15) -> tuple[float, float]:
@@ -37,18 +37,21 @@ def keep_range(keep: float, spread: float = 0.15) -> tuple[float, float]:
     return max(0.05, keep - spread), min(0.95, keep + spread)
 
 
-class LMMutation(Operator):
-    """Rewrite the end of a random SELFIES of each parent with the embedded model (one child per parent)."""
+class LMOperator(Operator):
+    """Shared machinery of the embedded-model operators: batching, filters, resampling, fallback, logging.
 
-    name = "lm_mutation"
-    arity = 1
+    Subclasses say how one batch of parent groups becomes model edits
+    (:meth:`_propose`) and which graph-GA operator fills empty slots.
+    """
+
     validated_output = True
+    default_keep = 0.7
 
     def __init__(
         self,
         lm: EmbeddedLM | str | None = None,
         *,
-        keep: float = 0.7,
+        keep: float | None = None,
         temperature: float = 1.0,
         molecule_filter: MoleculeFilter | None = None,
         fallback: Operator | None = None,
@@ -59,11 +62,11 @@ class LMMutation(Operator):
         self._lm = lm
         self.finetune = finetune
         self._tuner: OnlineFineTuner | None = None
-        self.keep = keep_range(keep)
-        self.keep_share = keep
+        self.keep_share = self.default_keep if keep is None else keep
+        self.keep = keep_range(self.keep_share)
         self.temperature = temperature
         self.filter = molecule_filter or MoleculeFilter()
-        self.fallback = fallback or GraphMutation(self.filter.size_mean, self.filter.size_std)
+        self.fallback = fallback or self._default_fallback()
         self.max_rounds = max_rounds
         self.log = log
 
@@ -75,6 +78,13 @@ class LMMutation(Operator):
         if not isinstance(self._lm, EmbeddedLM):
             self._lm = EmbeddedLM.load(self._lm)
         return self._lm
+
+    def _default_fallback(self) -> Operator:
+        return GraphMutation(self.filter.size_mean, self.filter.size_std)
+
+    def _propose(self, lm: EmbeddedLM, groups: Sequence[Sequence[Parent]], rng: np.random.Generator) -> list[Edit]:
+        """One model edit per group, from one batched model call."""
+        raise NotImplementedError
 
     def apply(
         self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
@@ -90,7 +100,7 @@ class LMMutation(Operator):
                 break
             started = time.time()
             clock = time.perf_counter()
-            edits = lm.edit([groups[i][0].smiles for i in todo], rng, keep=self.keep, temperature=self.temperature)
+            edits = self._propose(lm, [groups[i] for i in todo], rng)
             latency = time.perf_counter() - clock
             valid = new = 0
             for i, edit in zip(todo, edits, strict=True):
@@ -98,7 +108,7 @@ class LMMutation(Operator):
                 if smiles is None:
                     continue
                 valid += 1
-                if smiles == groups[i][0].smiles or smiles in taken or context.is_scored(smiles):
+                if any(smiles == p.smiles for p in groups[i]) or smiles in taken or context.is_scored(smiles):
                     continue
                 mol = to_mol(smiles)
                 if mol is None or not self.filter(mol, rng):
@@ -124,7 +134,7 @@ class LMMutation(Operator):
                         "parsed": len(edits),
                         "valid": valid,
                         "new": new,
-                        "parents": " ".join(str(groups[i][0].call) for i in todo),
+                        "parents": " ".join(",".join(str(p.call) for p in groups[i]) for i in todo),
                         "error": "",
                     }
                 )
@@ -175,7 +185,7 @@ class LMMutation(Operator):
         rng: np.random.Generator,
         context: VariationContext,
     ) -> list[list[str | Child | None]]:
-        """Graph-GA mutants, labelled ``graph_mutation(fallback)``, for the slots the model left empty."""
+        """Graph-GA children, labelled ``<operator>(fallback)``, for the slots the model left empty."""
         missing = [i for i, kid in enumerate(kids) if kid is None]
         out: list[list[str | Child | None]] = [[kid] for kid in kids]
         if missing:
@@ -199,3 +209,32 @@ class LMMutation(Operator):
             "size_std": self.filter.size_std,
             "finetune": dataclasses.asdict(self.finetune) if self.finetune is not None else None,
         }
+
+
+class LMMutation(LMOperator):
+    """Rewrite the end of a random SELFIES of each parent with the embedded model (one child per parent)."""
+
+    name = "lm_mutation"
+    arity = 1
+
+    def _propose(self, lm: EmbeddedLM, groups: Sequence[Sequence[Parent]], rng: np.random.Generator) -> list[Edit]:
+        return lm.edit([g[0].smiles for g in groups], rng, keep=self.keep, temperature=self.temperature)
+
+
+class LMCrossover(LMOperator):
+    """Join a fragment of each parent and let the embedded model complete the molecule (one child per pair).
+
+    ``keep`` here is the share of each parent's random SELFIES that goes
+    into the prompt (default 0.45: a bit under half of each).
+    """
+
+    name = "lm_crossover"
+    arity = 2
+    default_keep = 0.45
+
+    def _default_fallback(self) -> Operator:
+        return GraphCrossover(self.filter.size_mean, self.filter.size_std)
+
+    def _propose(self, lm: EmbeddedLM, groups: Sequence[Sequence[Parent]], rng: np.random.Generator) -> list[Edit]:
+        pairs = [(g[0].smiles, g[1].smiles) for g in groups]
+        return lm.cross(pairs, rng, keep=self.keep, temperature=self.temperature)

@@ -35,3 +35,34 @@ def test_slots_the_model_cannot_fill_go_to_graph_mutation(tiny_lm_dir):
     (kid,) = out[0]
     assert isinstance(kid, Child) and kid.operator == "graph_mutation(fallback)"
     assert op.card()["keep"] == 0.7
+
+
+def test_lm_crossover_children_hold_pieces_of_both_parents(tiny_lm_dir):
+    from rdkit import DataStructs
+    from rdkit.Chem import rdFingerprintGenerator
+
+    from llmga.chem import to_mol
+    from llmga.operators import LMCrossover
+
+    fp = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    calls = []
+    op = LMCrossover(str(tiny_lm_dir), log=calls.append)
+    groups = [[Parent(a, 1.0, 1), Parent(b, 1.0, 2)] for a in PARENTS for b in PARENTS if a != b]
+    out = op.apply(groups, np.random.default_rng(3), VariationContext())
+    assert len(out) == len(groups)
+    sims = []
+    for (kid,), (a, b) in zip(out, groups, strict=True):
+        if isinstance(kid, str):
+            assert kid not in (a.smiles, b.smiles)
+            f = fp.GetFingerprint(to_mol(kid))
+            sims.append(
+                (
+                    DataStructs.TanimotoSimilarity(f, fp.GetFingerprint(to_mol(a.smiles))),
+                    DataStructs.TanimotoSimilarity(f, fp.GetFingerprint(to_mol(b.smiles))),
+                )
+            )
+    assert len(sims) >= len(groups) // 2
+    # A tiny test model writes long random tails, so similarities are low; every child still shares
+    # substructure with both parents.
+    assert np.mean([s[0] > 0 and s[1] > 0 for s in sims]) > 0.9
+    assert calls[0]["operator"] == "lm_crossover" and calls[0]["parents"].count(",") == calls[0]["asked"]
