@@ -241,12 +241,12 @@ def _embedded_recipes(
     for i, kind in enumerate(kinds):
         tune = finetune if i == 0 else None
         if kind == "crossover":
-            op = LMCrossover(lm, finetune=tune, **shared)
+            cross = LMCrossover(lm, finetune=tune, **shared)
             mutation = GraphMutation(config.size_mean, config.size_std)
-            recipes.append(Recipe(op, mutation, config.mutation_rate, share, config.llm_elite))
+            recipes.append(Recipe(cross, mutation, config.mutation_rate, share, config.llm_elite))
         else:
-            op = LMMutation(lm, keep=config.lm_keep, finetune=tune, **shared)
-            recipes.append(Recipe(None, op, 0.0, share, config.llm_elite))
+            mutate = LMMutation(lm, keep=config.lm_keep, finetune=tune, **shared)
+            recipes.append(Recipe(None, mutate, 0.0, share, config.llm_elite))
     return recipes
 
 
