@@ -112,22 +112,25 @@ class EmbeddedLM:
         generator = torch.Generator().manual_seed(int(seed))
         out: list[list[int]] = [[] for _ in range(n)]
         done = torch.zeros(n, dtype=torch.bool)
-        tokens = forced[:, :1]
-        cache = None
-        for t in range(steps - 1):
-            logits, cache = self.model(tokens, cache, start=t)
-            logits = logits[:, -1].float() / max(temperature, 1e-4)
-            logits[:, self._banned] = -math.inf
-            drawn = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator).squeeze(1)
+        # Every row is inside its prompt up to the shortest prompt: one forward pass for all of that.
+        shortest = int(lengths.min())
+        cache = self.model.new_cache(n, steps)
+        logits, cache = self.model(forced[:, :shortest], cache, start=0)
+        t = shortest - 1  # logits[:, -1] predicts position t + 1
+        while True:
+            last = logits[:, -1].float() / max(temperature, 1e-4)
+            last[:, self._banned] = -math.inf
+            drawn = torch.multinomial(torch.softmax(last, dim=-1), 1, generator=generator).squeeze(1)
             in_prompt = (t + 1) < lengths
             nxt = torch.where(in_prompt, forced[:, t + 1], drawn)
             fresh = ~in_prompt & ~done
             for i in torch.nonzero(fresh & (nxt != self.vocab.eos)).flatten().tolist():
                 out[i].append(int(nxt[i]))
             done |= fresh & (nxt == self.vocab.eos)
-            if bool(done.all()):
+            if bool(done.all()) or t + 2 >= steps:
                 break
-            tokens = nxt[:, None]
+            t += 1
+            logits, cache = self.model(nxt[:, None], cache, start=t)
         return out
 
     def edit(

@@ -77,17 +77,25 @@ class _Attention(nn.Module):
         self.c_proj = _Conv1D(cfg.n_embd, cfg.n_embd)
 
     def forward(
-        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None
+        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None, start: int
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         b, t, c = x.shape
         q, k, v = self.c_attn(x).split(c, dim=2)
         q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
-        if cache is not None:
-            k = torch.cat([cache[0], k], dim=2)
-            v = torch.cat([cache[1], v], dim=2)
-        # With a cache the new queries come after every cached key: no mask is needed for one step.
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=cache is None and t > 1)
-        return self.c_proj(y.transpose(1, 2).reshape(b, t, c)), (k, v)
+        if cache is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=t > 1)
+            return self.c_proj(y.transpose(1, 2).reshape(b, t, c)), (k, v)
+        # A preallocated cache: write the new keys/values in place, attend to everything so far.
+        keys, values = cache
+        keys[:, :, start : start + t] = k
+        values[:, :, start : start + t] = v
+        k, v = keys[:, :, : start + t], values[:, :, : start + t]
+        if t == 1:  # one new query after every cached key: nothing to mask
+            y = F.scaled_dot_product_attention(q, k, v)
+        else:
+            mask = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(diagonal=start)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.c_proj(y.transpose(1, 2).reshape(b, t, c)), (keys, values)
 
 
 class _MLP(nn.Module):
@@ -109,9 +117,9 @@ class _Block(nn.Module):
         self.mlp = _MLP(cfg)
 
     def forward(
-        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None
+        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None, start: int
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        a, cache = self.attn(self.ln_1(x), cache)
+        a, cache = self.attn(self.ln_1(x), cache, start)
         x = x + a
         return x + self.mlp(self.ln_2(x)), cache
 
@@ -143,16 +151,26 @@ class GPT(nn.Module):
                 nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layer))
 
     def forward(self, ids: torch.Tensor, cache: Cache | None = None, start: int = 0) -> tuple[torch.Tensor, Cache]:
-        """Logits for ``ids`` ([batch, time]) at positions ``start...``, and the extended cache."""
+        """Logits for ``ids`` ([batch, time]) at positions ``start...``, and the cache.
+
+        Without ``cache`` (training) the keys and values of ``ids`` come back;
+        with one from :meth:`new_cache` they are written into it in place.
+        """
         t = ids.shape[1]
         positions = torch.arange(start, start + t, device=ids.device)
         x = self.transformer.wte(ids) + self.transformer.wpe(positions)
         new: Cache = []
         for i, block in enumerate(self.transformer.h):
-            x, kv = block(x, cache[i] if cache is not None else None)
+            x, kv = block(x, cache[i] if cache is not None else None, start)
             new.append(kv)
         x = self.transformer.ln_f(x)
         return x @ self.transformer.wte.weight.T, new
+
+    def new_cache(self, batch: int, length: int, dtype: torch.dtype = torch.float32) -> Cache:
+        """Empty key/value buffers for ``batch`` sequences of up to ``length`` positions."""
+        cfg = self.cfg
+        shape = (batch, cfg.n_head, length, cfg.n_embd // cfg.n_head)
+        return [(torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)) for _ in range(cfg.n_layer)]
 
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

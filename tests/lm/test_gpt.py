@@ -23,7 +23,7 @@ def test_cached_steps_equal_one_full_pass():
     ids = torch.randint(0, 20, (3, 9))
     with torch.no_grad():
         full, _ = model(ids)
-        logits, cache = model(ids[:, :4])
+        logits, cache = model(ids[:, :4], model.new_cache(3, 9), start=0)
         steps = [logits]
         for t in range(4, 9):
             step, cache = model(ids[:, t : t + 1], cache, start=t)
