@@ -47,8 +47,9 @@ class Config:
         choices=SELECTIONS,
     )
     tournament_size: int = _opt(3, "contestants per tournament when --selection tournament")
-    patience: int = _opt(5, "stop after this many generations without top-10 improvement (0: never)")
-    min_improvement: float = _opt(0.0, "smallest top-10 mean gain that counts as improvement")
+    patience: int = _opt(
+        5, "stop after this many generations in a row in which no child entered the population (PMO; 0: never)"
+    )
     max_generations: int | None = _opt(None, "stop after this many generations (default: no limit)")
     seed: int = _opt(0, "random seed; the same seed gives the same run (whatever --workers is)")
     workers: int = _opt(0, "processes for variation and scoring (0: one per available core; 1: no subprocesses)")
@@ -147,8 +148,6 @@ class Config:
             raise bad("mutation_rate", "give a probability between 0 and 1, e.g. --mutation-rate 0.067")
         if self.patience < 0:
             raise bad("patience", "give 0 (never stop early) or a positive number of generations")
-        if self.min_improvement < 0 or math.isnan(self.min_improvement):
-            raise bad("min_improvement", "give a non-negative number")
         if self.max_generations is not None and self.max_generations < 1:
             raise bad("max_generations", "give a positive number of generations")
         if self.selection not in SELECTIONS:

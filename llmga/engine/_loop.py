@@ -436,8 +436,7 @@ class GeneticAlgorithm:
 
     def _run(self) -> EngineResult:
         self._start = time.perf_counter()
-        report = self._initialise()
-        best_top10 = report.top10_mean
+        self._initialise()
         stale = stalled = 0
         generation = 0
         stop = "budget"
@@ -466,13 +465,11 @@ class GeneticAlgorithm:
             self.population = self._survivors(self.population + offspring)
             self.hall_of_fame.update(offspring)
             self._credit(candidates, origins, asked, before)
-            report = self._record(generation, new_calls, proposed, len(candidates), self.oracle.cache_hits - hits)
+            self._record(generation, new_calls, proposed, len(candidates), self.oracle.cache_hits - hits)
 
-            gain = (report.top10_mean - best_top10) * self._sign()
-            if gain > self.config.min_improvement or math.isnan(best_top10):
-                best_top10, stale = report.top10_mean, 0
-            else:
-                stale += 1
+            # PMO's rule: patience counts generations in a row in which no child entered the population.
+            entered = any(ind.call > before for ind in self.population)
+            stale = 0 if entered else stale + 1
             stalled = stalled + 1 if new_calls == 0 else 0
             if self.config.patience and stale >= self.config.patience and not self.oracle.exhausted:
                 stop = "patience"

@@ -70,6 +70,18 @@ def test_patience_stops_a_run_that_cannot_improve(pool):
     assert len(result.evaluations) < 5000
 
 
+def test_patience_counts_generations_in_which_no_child_entered_the_population(pool):
+    # PMO's rule: a flat top-10 does not stop a run while children still enter the population.
+    capped = FunctionObjective(lambda s: float(min(len(s), 50)), name="capped_length")
+    ga, result = run(capped, pool, budget=3000, patience=2)
+    tops = [row["top10"] for row in result.logbook]
+    flat = next(g for g in range(2, len(tops)) if tops[g] == tops[g - 1] == tops[g - 2])
+    assert result.generations > flat + 2  # the top-10 was flat for two generations, and the run went on
+    if result.stop_reason == "patience":
+        last = {e.call for e in result.evaluations if e.generation > result.generations - 2}
+        assert not any(ind.call in last for ind in ga.population)
+
+
 def test_max_generations(pool):
     _, result = run("qed", pool, budget=5000, max_generations=2)
     assert result.stop_reason == "max_generations" and result.generations == 2
