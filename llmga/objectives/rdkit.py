@@ -48,10 +48,24 @@ def penalized_logp(mol: Chem.Mol) -> float:
     return float(sum((terms[k] - mu) / sd for k, (mu, sd) in _PLOGP_STATS.items()))
 
 
+# RDKit defines several descriptors as lambdas or Boost functions, which cannot be sent to worker
+# processes; these module-level wrappers can, so the built-ins are scored on every core.
+def crippen_logp(mol: Chem.Mol) -> float:
+    return float(Crippen.MolLogP(mol))  # type: ignore[attr-defined]  # RDKit stubs miss it
+
+
+def molecular_weight(mol: Chem.Mol) -> float:
+    return float(Descriptors.MolWt(mol))  # type: ignore[attr-defined]
+
+
+def tpsa(mol: Chem.Mol) -> float:
+    return float(rdMolDescriptors.CalcTPSA(mol))
+
+
 # name -> (function of a Mol, direction, one-line description)
 DESCRIPTORS: dict[str, tuple[Callable[[Chem.Mol], float], str, str]] = {
     "logp": (
-        Crippen.MolLogP,  # type: ignore[attr-defined]
+        crippen_logp,
         "maximize",
         "Crippen octanol-water partition coefficient logP (higher is more lipophilic)",
     ),
@@ -63,11 +77,11 @@ DESCRIPTORS: dict[str, tuple[Callable[[Chem.Mol], float], str, str]] = {
         "Penalized logP: logP minus SA score minus long-ring penalty, each standardised on ZINC 250k",
     ),
     "mw": (
-        Descriptors.MolWt,  # type: ignore[attr-defined]
+        molecular_weight,
         "maximize",
         "Molecular weight in g/mol (average atomic masses)",
     ),
-    "tpsa": (rdMolDescriptors.CalcTPSA, "maximize", "Topological polar surface area in square angstroms (Ertl 2000)"),
+    "tpsa": (tpsa, "maximize", "Topological polar surface area in square angstroms (Ertl 2000)"),
 }
 
 
@@ -123,6 +137,15 @@ class SimilarityObjective(Objective):
     @property
     def params(self) -> dict[str, Any]:
         return {"target": self.target, "radius": self.radius, "n_bits": self.n_bits}
+
+    # RDKit's fingerprint generator cannot be pickled: worker processes rebuild it from the parameters.
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_gen", "_target_fp")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._gen = rdFingerprintGenerator.GetMorganGenerator(radius=self.radius, fpSize=self.n_bits)
+        self._target_fp = self._gen.GetFingerprint(to_mol(self.target))
 
     def prompt_card(self, hide_names: bool = False) -> str:
         return (

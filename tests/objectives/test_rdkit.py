@@ -106,3 +106,13 @@ def test_stereo_does_not_change_2d_descriptors():
         [3.0732] * 2, abs=1e-4
     )
     assert get_objective("mw")([PARACETAMOL])[0] == pytest.approx(151.165, abs=1e-3)
+
+
+@pytest.mark.parametrize("spec", ["logp", "qed", "sa", "plogp", "mw", "tpsa", "similarity(target=CCO)"])
+def test_built_in_objectives_can_be_sent_to_worker_processes(spec):
+    import pickle
+
+    objective = get_objective(spec)
+    copy = pickle.loads(pickle.dumps(objective))
+    smiles = ["CCO", "c1ccccc1O", "not a molecule"]
+    np.testing.assert_array_equal(copy(smiles), objective(smiles))
