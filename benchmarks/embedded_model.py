@@ -35,6 +35,7 @@ from llmga.chem import to_mol
 from llmga.data import zinc250k
 from llmga.lm import EmbeddedLM
 from llmga.operators.graph_ga import MoleculeFilter, mutate
+from llmga.operators.lm import keep_range
 
 _FP = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
@@ -64,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="model folder (default: the packaged embedded model)")
     parser.add_argument("--parents", type=int, default=200, help="ZINC parents to edit")
-    parser.add_argument("--keeps", default="0.9,0.8,0.7,0.5,0.3", help="values of the locality knob")
+    parser.add_argument("--keeps", default="0.97,0.9,0.8,0.7,0.5,0.3", help="values of the locality knob")
     parser.add_argument("--batch", type=int, default=70, help="parents per model call (a generation)")
     parser.add_argument("--repeats", type=int, default=5, help="model calls timed for the speed figure")
     parser.add_argument("--seed", type=int, default=0)
@@ -84,7 +85,7 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for keep in (float(k) for k in args.keeps.split(",")):
-        window = (max(0.05, keep - 0.15), min(0.95, keep + 0.15))
+        window = keep_range(keep)
         edits = lm.edit(parents, np.random.default_rng(args.seed), keep=window)
         stats = _stats(parents, [e.smiles for e in edits], rng)
         batch = (parents * (args.batch // len(parents) + 1))[: args.batch]
@@ -99,7 +100,7 @@ def main() -> None:
         )
 
     for keep in (0.3, 0.45):
-        window = (max(0.05, keep - 0.15), min(0.95, keep + 0.15))
+        window = keep_range(keep)
         pairs = list(zip(parents, parents[1:] + parents[:1], strict=True))
         clock = time.perf_counter()
         edits = lm.cross(pairs, np.random.default_rng(args.seed), keep=window)

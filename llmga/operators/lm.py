@@ -31,10 +31,15 @@ __all__ = ["LMCrossover", "LMMutation", "LMOperator", "keep_range"]
 
 
 def keep_range(keep: float, spread: float = 0.15) -> tuple[float, float]:
-    """The range of kept token shares around ``keep`` (the locality knob), inside [0.05, 0.95]."""
+    """The range of kept token shares centred on ``keep`` (the locality knob), inside [0.02, 0.98].
+
+    The half-width is ``spread`` but never more than the distance to 0 or 1,
+    so a knob near either end stays near it (0.97 keeps 94-98 % of the tokens).
+    """
     if not 0.0 <= keep <= 1.0:
         raise ValueError(f"keep must be a share between 0 and 1, got {keep!r}")
-    return max(0.05, keep - spread), min(0.95, keep + spread)
+    half = min(spread, keep, 1.0 - keep)
+    return max(0.02, keep - half), min(0.98, keep + half)
 
 
 class LMOperator(Operator):
