@@ -38,8 +38,9 @@ def keep_range(keep: float, spread: float = 0.15) -> tuple[float, float]:
     """
     if not 0.0 <= keep <= 1.0:
         raise ValueError(f"keep must be a share between 0 and 1, got {keep!r}")
-    half = min(spread, keep, 1.0 - keep)
-    return max(0.02, keep - half), min(0.98, keep + half)
+    centre = min(max(keep, 0.02), 0.98)
+    half = min(spread, centre - 0.02, 0.98 - centre)
+    return centre - half, centre + half
 
 
 class LMOperator(Operator):

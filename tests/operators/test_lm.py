@@ -66,3 +66,16 @@ def test_lm_crossover_children_hold_pieces_of_both_parents(tiny_lm_dir):
     # substructure with both parents.
     assert np.mean([s[0] > 0 and s[1] > 0 for s in sims]) > 0.9
     assert calls[0]["operator"] == "lm_crossover" and calls[0]["parents"].count(",") == calls[0]["asked"]
+
+
+def test_keep_range_is_centred_and_narrows_near_the_ends():
+    import pytest
+
+    from llmga.operators.lm import keep_range
+
+    assert keep_range(0.7) == pytest.approx((0.55, 0.85))
+    assert keep_range(0.97) == pytest.approx((0.96, 0.98))
+    assert keep_range(0.0) == pytest.approx((0.02, 0.02))
+    assert keep_range(1.0) == pytest.approx((0.98, 0.98))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        keep_range(1.5)
