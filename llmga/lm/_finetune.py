@@ -54,6 +54,7 @@ class OnlineFineTuner:
         self.last_generation = -1
         self.started = time.perf_counter()
         self.seconds = 0.0
+        self.last_seconds = 0.0
         self.count = 0
         self._replay: list[str] | None = None
 
@@ -81,7 +82,9 @@ class OnlineFineTuner:
         self.stale = 0
         elapsed = time.perf_counter() - self.started
         record: dict[str, Any] = {"generation": generation, "molecules": min(s.top, len(ranked))}
-        if elapsed > 0 and self.seconds > s.max_share * elapsed:
+        # Skip when this fine-tune (expected to last as long as the previous one) would take the total
+        # past max_share of the run's wall time.
+        if elapsed > 0 and self.seconds + self.last_seconds > s.max_share * elapsed:
             return record | {"skipped": f"fine-tuning has used {self.seconds:.1f} s of {elapsed:.1f} s"}
         clock = time.perf_counter()
         model, vocab = self.lm.model, self.lm.vocab
@@ -119,6 +122,7 @@ class OnlineFineTuner:
         usable_after = self._usable(top, rng)
         seconds = time.perf_counter() - clock
         self.seconds += seconds
+        self.last_seconds = seconds
         self.count += 1
         return record | {
             "steps": len(losses),

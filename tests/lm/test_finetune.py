@@ -35,3 +35,13 @@ def test_a_fine_tune_moves_the_weights_lowers_the_loss_on_the_best_and_is_seeded
     assert record["steps"] == 8 and record["generation"] == 4 and record["skipped"] == ""
     assert record["loss_top_after"] < record["loss_top_before"]
     assert 0.0 <= record["usable_after"] <= 1.0
+
+
+def test_a_fine_tune_that_would_pass_the_wall_time_share_is_skipped(tiny_lm_dir):
+    tuner = OnlineFineTuner(EmbeddedLM.load(tiny_lm_dir), FineTuneSettings(steps=1, batch_size=4, max_share=0.25))
+    tuner.started -= 100.0  # the run has lasted 100 s
+    tuner.seconds, tuner.last_seconds = 20.0, 6.0  # 20 s used; one more would make 26 s > 25 s
+    record = tuner.tune(TOP, np.random.default_rng(0), generation=9)
+    assert record["skipped"].startswith("fine-tuning has used 20.0 s") and "steps" not in record
+    tuner.last_seconds = 4.0  # 24 s would still fit
+    assert tuner.tune(TOP, np.random.default_rng(0), generation=10)["skipped"] == ""
