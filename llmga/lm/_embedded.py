@@ -154,16 +154,7 @@ class EmbeddedLM:
             kept = min(len(ids) - 1, max(1, round(rng.uniform(*keep) * len(ids))))
             prompts.append([self.vocab.bos, *ids[:kept]])
             made.append((kept, len(ids)))
-        tails = self.complete(prompts, seed=int(rng.integers(2**63)), temperature=temperature)
-        pairs = iter(zip(prompts, tails, strict=True))
-        edits: list[Edit] = []
-        for parent, item in zip(parents, made, strict=True):
-            if item is None:
-                edits.append(Edit(None, parent, 0, 0))
-                continue
-            prompt, tail = next(pairs)
-            edits.append(Edit(_decode(self.vocab.decode(prompt[1:] + tail)), parent, *item, written=len(tail)))
-        return edits
+        return self._complete_edits(parents, prompts, made, rng, temperature)
 
     def cross(
         self,
@@ -199,15 +190,26 @@ class EmbeddedLM:
                 continue
             prompts.append(prompt)
             made.append((ka + kb, len(ids_a) + len(ids_b)))
+        return self._complete_edits([a for a, _ in pairs], prompts, made, rng, temperature)
+
+    def _complete_edits(
+        self,
+        parents: Sequence[str],
+        prompts: list[list[int]],
+        made: list[tuple[int, int] | None],
+        rng: np.random.Generator,
+        temperature: float,
+    ) -> list[Edit]:
+        """Complete ``prompts`` in one call; one Edit per parent (``made[i]`` None: no prompt for it)."""
         tails = self.complete(prompts, seed=int(rng.integers(2**63)), temperature=temperature)
-        it = iter(zip(prompts, tails, strict=True))
+        done = iter(zip(prompts, tails, strict=True))
         edits: list[Edit] = []
-        for (a, _), item in zip(pairs, made, strict=True):
+        for parent, item in zip(parents, made, strict=True):
             if item is None:
-                edits.append(Edit(None, a, 0, 0))
+                edits.append(Edit(None, parent, 0, 0))
                 continue
-            prompt, tail = next(it)
-            edits.append(Edit(_decode(self.vocab.decode(prompt[1:] + tail)), a, *item, written=len(tail)))
+            prompt, tail = next(done)
+            edits.append(Edit(_decode(self.vocab.decode(prompt[1:] + tail)), parent, *item, written=len(tail)))
         return edits
 
     def sample_quality(self, n: int, seed: int, reference: set[str] | None = None) -> dict[str, float]:
