@@ -12,7 +12,7 @@ import numpy as np
 
 from llmga.executors import Executor, SerialExecutor
 
-__all__ = ["Child", "Operator", "Parent", "VariationContext"]
+__all__ = ["Child", "Operator", "Parent", "VariationContext", "fallback_children"]
 
 
 @dataclass(frozen=True)
@@ -109,3 +109,21 @@ class Operator(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} arity={self.arity}>"
+
+
+def fallback_children(
+    fallback: Operator, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
+) -> list[Child | None]:
+    """One child of ``fallback`` per group, labelled ``<name>(fallback)``, from one batched call.
+
+    Model operators use it to fill the slots their model left empty.
+    """
+    if not groups:
+        return []
+    label = f"{fallback.name}(fallback)"
+    out: list[Child | None] = []
+    for row in fallback.apply(groups, rng, context):
+        kid = row[0]
+        text = kid.smiles if isinstance(kid, Child) else kid
+        out.append(Child(text, label) if text else None)
+    return out

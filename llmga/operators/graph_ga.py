@@ -102,6 +102,11 @@ class MoleculeFilter:
     def __call__(self, mol: Chem.Mol, rng: np.random.Generator) -> bool:
         return self.size_ok(mol, rng) and ring_ok(mol)
 
+    def accepts(self, smiles: str, rng: np.random.Generator) -> bool:
+        """Whether the molecule ``smiles`` parses and passes the filter (children of model operators)."""
+        mol = to_mol(smiles)
+        return mol is not None and self(mol, rng)
+
 
 # ----------------------------------------------------------------- crossover
 

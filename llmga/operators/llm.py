@@ -23,8 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from llmga.backends import Backend, GenerationParams, Prompt
-from llmga.chem import to_mol
-from llmga.operators._base import Child, Operator, Parent, VariationContext
+from llmga.operators._base import Child, Operator, Parent, VariationContext, fallback_children
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
 from llmga.prompting import MAX_REPLY_CHARS, Templates, parse_reply
 
@@ -221,10 +220,6 @@ class LLMOperator(Operator):
         return encoded
 
     # ------------------------------------------------------------------ apply
-    def _acceptable(self, smiles: str, rng: np.random.Generator) -> bool:
-        mol = to_mol(smiles)
-        return mol is not None and self.filter(mol, rng)
-
     def apply(
         self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
     ) -> list[list[str | Child | None]]:
@@ -270,7 +265,7 @@ class LLMOperator(Operator):
                             break
                         if smiles in parents or smiles in taken or context.is_scored(smiles):
                             continue
-                        if not self._acceptable(smiles, rng):
+                        if not self.filter.accepts(smiles, rng):
                             continue
                         taken.add(smiles)
                         kids[i].append(smiles)
@@ -308,16 +303,9 @@ class LLMOperator(Operator):
     ) -> list[list[str | Child | None]]:
         """Fill empty slots with graph-GA children, labelled ``<name>(fallback)``, in one batch."""
         slots = [(i, self.k - len(got)) for i, got in enumerate(kids) if len(got) < self.k]
-        fb_groups = [groups[i] for i, missing in slots for _ in range(missing)]
-        if not fb_groups:
-            return kids
-        label = f"{self.fallback.name}(fallback)"
-        made = iter(self.fallback.apply(fb_groups, rng, context))
+        made = iter(fallback_children(self.fallback, [groups[i] for i, n in slots for _ in range(n)], rng, context))
         for i, missing in slots:
-            for _ in range(missing):
-                child = next(made)[0]
-                text = child.smiles if isinstance(child, Child) else child
-                kids[i].append(Child(text, label) if text else None)
+            kids[i].extend(next(made) for _ in range(missing))
         return kids
 
     def card(self) -> dict[str, Any]:

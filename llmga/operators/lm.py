@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llmga.chem import to_mol
-from llmga.operators._base import Child, Operator, Parent, VariationContext
+from llmga.operators._base import Child, Operator, Parent, VariationContext, fallback_children
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
 
 if TYPE_CHECKING:
@@ -116,8 +115,7 @@ class LMOperator(Operator):
                 valid += 1
                 if any(smiles == p.smiles for p in groups[i]) or smiles in taken or context.is_scored(smiles):
                     continue
-                mol = to_mol(smiles)
-                if mol is None or not self.filter(mol, rng):
+                if not self.filter.accepts(smiles, rng):
                     continue
                 taken.add(smiles)
                 kids[i] = smiles
@@ -194,12 +192,9 @@ class LMOperator(Operator):
         """Graph-GA children, labelled ``<operator>(fallback)``, for the slots the model left empty."""
         missing = [i for i, kid in enumerate(kids) if kid is None]
         out: list[list[str | Child | None]] = [[kid] for kid in kids]
-        if missing:
-            made = self.fallback.apply([groups[i] for i in missing], rng, context)
-            label = f"{self.fallback.name}(fallback)"
-            for i, row in zip(missing, made, strict=True):
-                text = row[0].smiles if isinstance(row[0], Child) else row[0]
-                out[i] = [Child(text, label) if text else None]
+        made = fallback_children(self.fallback, [groups[i] for i in missing], rng, context)
+        for i, child in zip(missing, made, strict=True):
+            out[i] = [child]
         return out
 
     def card(self) -> dict[str, Any]:
