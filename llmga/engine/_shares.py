@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["AdaptivePursuit", "FixedShares", "ShareRule"]
+__all__ = ["AdaptivePursuit", "ShareRule"]
 
 
 class ShareRule:
@@ -37,9 +37,6 @@ class ShareRule:
 
     def update(self, rewards: Sequence[float | None]) -> None:
         """Take one generation's rewards (``None`` for a recipe that made no children)."""
-
-
-FixedShares = ShareRule
 
 
 class AdaptivePursuit(ShareRule):

@@ -92,7 +92,7 @@ class OnlineFineTuner:
         if self._replay is None:
             from llmga.data import zinc250k
 
-            self._replay = list(zinc250k())
+            self._replay = zinc250k()
         if self.optim is None:
             self.optim = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=0.0)
         torch.manual_seed(int(rng.integers(2**63)))

@@ -60,10 +60,10 @@ def _load_smiles(data: str | None) -> list[str]:
     if data is None:
         from llmga.data import zinc250k
 
-        return list(zinc250k())
+        return zinc250k()
     from llmga.data import read_smiles_file
 
-    return list(read_smiles_file(data))
+    return read_smiles_file(data)
 
 
 def _split(smiles: list[str], holdout: float, seed: int) -> tuple[list[str], list[str]]:
@@ -79,12 +79,12 @@ def _split(smiles: list[str], holdout: float, seed: int) -> tuple[list[str], lis
 
 
 def _batch(
-    smiles: Sequence[str], vocab: Vocab, rng: np.random.Generator, max_len: int, randomize: bool = True
+    smiles: Sequence[str], vocab: Vocab, rng: np.random.Generator, max_len: int
 ) -> tuple[torch.Tensor | None, int]:
     """Token ids [batch, time] of ``<bos> SELFIES <eos>`` rows (padded), and how many were skipped."""
     rows, skipped = [], 0
     for s in smiles:
-        toks = random_selfies(s, rng) if randomize else selfies_tokens(s)
+        toks = random_selfies(s, rng)
         ids = vocab.encode(toks) if toks else None
         if ids is None or len(ids) + 2 > max_len:
             skipped += 1
