@@ -120,28 +120,23 @@ class LMOperator(Operator):
                 taken.add(smiles)
                 kids[i] = smiles
                 new += 1
-            if self.log is not None:
-                self.log(
-                    {
-                        "time": started,
-                        "generation": context.generation,
-                        "operator": self.name,
-                        "backend": "embedded",
-                        "model": str(lm.path or "in-memory"),
-                        "template": f"selfies-prefix keep={self.keep[0]:.2f}-{self.keep[1]:.2f}",
-                        "prompt": f"{len(todo)} parents",
-                        "reply": "\n".join(e.smiles or "" for e in edits),
-                        "tokens_in": sum(e.kept + 1 for e in edits),
-                        "tokens_out": sum(e.written for e in edits),
-                        "latency_s": round(latency, 4),
-                        "asked": len(todo),
-                        "parsed": len(edits),
-                        "valid": valid,
-                        "new": new,
-                        "parents": " ".join(",".join(str(p.call) for p in groups[i]) for i in todo),
-                        "error": "",
-                    }
-                )
+            self._log(
+                lm,
+                context,
+                started,
+                operator=self.name,
+                template=f"selfies-prefix keep={self.keep[0]:.2f}-{self.keep[1]:.2f}",
+                prompt=f"{len(todo)} parents",
+                reply="\n".join(e.smiles or "" for e in edits),
+                tokens_in=sum(e.kept + 1 for e in edits),
+                tokens_out=sum(e.written for e in edits),
+                latency_s=round(latency, 4),
+                asked=len(todo),
+                parsed=len(edits),
+                valid=valid,
+                new=new,
+                parents=" ".join(",".join(str(p.call) for p in groups[i]) for i in todo),
+            )
         return self._fill(groups, kids, rng, context)
 
     def _maybe_finetune(self, lm: EmbeddedLM, rng: np.random.Generator, context: VariationContext) -> None:
@@ -154,28 +149,35 @@ class LMOperator(Operator):
             return
         started = time.time()
         record = self._tuner.tune([p.smiles for p in context.population], rng, context.generation)
-        if self.log is not None:
-            self.log(
-                {
-                    "time": started,
-                    "generation": context.generation,
-                    "operator": "lm_finetune",
-                    "backend": "embedded",
-                    "model": str(lm.path or "in-memory"),
-                    "template": "finetune",
-                    "prompt": f"top {record['molecules']} molecules of the population, with ZINC replay",
-                    "reply": json.dumps(record),
-                    "tokens_in": 0,
-                    "tokens_out": 0,
-                    "latency_s": record.get("seconds", 0.0),
-                    "asked": 0,
-                    "parsed": 0,
-                    "valid": 0,
-                    "new": 0,
-                    "parents": "",
-                    "error": record.get("skipped", ""),
-                }
-            )
+        self._log(
+            lm,
+            context,
+            started,
+            operator="lm_finetune",
+            template="finetune",
+            prompt=f"top {record['molecules']} molecules of the population, with ZINC replay",
+            reply=json.dumps(record),
+            latency_s=record.get("seconds", 0.0),
+            error=record.get("skipped", ""),
+        )
+
+    def _log(self, lm: EmbeddedLM, context: VariationContext, started: float, **fields: Any) -> None:
+        """One row of ``llm_calls.csv`` for a model call or a fine-tune; counts not given are 0."""
+        if self.log is None:
+            return
+        counts = dict.fromkeys(("tokens_in", "tokens_out", "asked", "parsed", "valid", "new"), 0)
+        self.log(
+            {
+                "time": started,
+                "generation": context.generation,
+                "backend": "embedded",
+                "model": str(lm.path or "in-memory"),
+                **counts,
+                "parents": "",
+                "error": "",
+                **fields,
+            }
+        )
 
     @property
     def finetunes(self) -> int:
