@@ -18,6 +18,7 @@ from llmga.config import Config
 from llmga.data import read_smiles_file, zinc250k
 from llmga.engine import EngineResult, GeneticAlgorithm, Observer, Recipe, default_recipes
 from llmga.engine._oracle import Evaluation
+from llmga.errors import LLMGAError
 from llmga.metrics import top_k_auc, top_k_mean
 from llmga.objectives import Objective, get_objective
 from llmga.operators import (
@@ -231,6 +232,13 @@ def _embedded_recipes(
         else None
     )
     kinds = [k.strip() for k in config.llm_operators.split(",") if k.strip()]
+    if "crossover" in kinds and not lm.crosses:
+        if kinds == ["crossover"]:
+            raise LLMGAError(
+                f"--llm {spec}: this model was trained without crossover examples, so --llm-operators "
+                "crossover cannot use it; use --llm-operators mutation or retrain with --crossover-share 0.3"
+            )
+        kinds.remove("crossover")  # the model cannot cross: its mutation gets the whole share
     share = config.llm_share / len(kinds)
     recipes = [dataclasses.replace(r, share=1.0 - config.llm_share) for r in graph] if config.llm_share < 1 else []
     shared: dict[str, Any] = {

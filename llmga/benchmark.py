@@ -38,6 +38,7 @@ __all__ = [
     "parse_tasks",
     "run_benchmark",
     "task_table",
+    "write_summary",
 ]
 
 SUMMARY_COLUMNS = (
@@ -169,7 +170,8 @@ def check_settings(out: str | Path, config: Config) -> None:
         path.write_text(json.dumps(settings, indent=2) + "\n")
 
 
-def _write_summary(out: Path, tasks: Sequence[str], seeds: Sequence[int]) -> pd.DataFrame:
+def write_summary(out: Path, tasks: Sequence[str], seeds: Sequence[int]) -> pd.DataFrame:
+    """Rows of the finished runs among ``tasks`` x ``seeds`` under ``out``, also written to ``out/summary.csv``."""
     rows = [
         row
         for task in tasks
@@ -224,7 +226,7 @@ def run_benchmark(
             todo.append((task, seed))
 
     def finished(task: str, seed: int) -> None:
-        _write_summary(root, tasks, seeds)
+        write_summary(root, tasks, seeds)
         row = _finished_row(_run_dir(root, task, seed), task, seed)
         if on_done is not None and row is not None:
             on_done(task, seed, row)
@@ -240,7 +242,7 @@ def run_benchmark(
         else:
             _run_parallel(todo, base, root, jobs, finished, stopped)
     finally:
-        summary = _write_summary(root, tasks, seeds)
+        summary = write_summary(root, tasks, seeds)
     return summary
 
 

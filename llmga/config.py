@@ -61,8 +61,9 @@ class Config:
     out: str | None = _opt(None, "run folder to write (default: runs/<objective>-<time>-s<seed>)")
     # --- language-model operators -------------------------------------------------------
     llm: str = _opt(
-        "none",
-        "language model proposing children: none, embedded (the packaged chemical LM), lm:DIR (one trained "
+        "embedded",
+        "language model proposing children: embedded (the packaged chemical LM, the default), none (graph GA "
+        "only), lm:DIR (one trained "
         "by llmga train-lm), openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE",
     )
     llm_share: float = _opt(0.5, "fraction of each generation's children asked of the language model")

@@ -100,6 +100,9 @@ def save_tiny_lm(path: Path, smiles: list[str] | None = None, *, steps: int = 40
         eval_every=max(1, steps // 2),
         quality_samples=50,
         threads=1,
+        crossover_share=0.3,
+        pair_pool=400,
+        pair_neighbours=8,
     )
     train_lm(settings, command="llmga.testing.save_tiny_lm")
     return path

@@ -122,7 +122,7 @@ def test_interrupted_benchmark_keeps_finished_runs_and_resumes(tmp_path):
     for _ in range(20):
         proc.send_signal(signal.SIGINT)
         try:
-            _, err = proc.communicate(timeout=1.0)
+            _, err = proc.communicate(timeout=10.0)  # a generation ends, then the run stops
             break
         except subprocess.TimeoutExpired:
             continue

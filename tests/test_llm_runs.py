@@ -10,6 +10,7 @@ import pytest
 import llmga
 from llmga.backends import BackendError
 from llmga.cli import main
+from llmga.data import zinc250k
 from llmga.errors import ConfigError
 from llmga.store import LLM_CALL_COLUMNS
 
@@ -210,3 +211,34 @@ def test_embedded_model_is_fine_tuned_when_the_run_stalls(tmp_path, tiny_lm_dir)
         patience=0, max_generations=6, workers=1, out=str(quiet), seed=2,
     )  # fmt: skip
     assert "lm_finetune" not in set(pd.read_csv(quiet / "llm_calls.csv")["operator"])
+
+
+def test_a_bare_run_uses_the_shipped_model_beside_the_graph_ga(tmp_path):
+    out = tmp_path / "bare"
+    assert main(["optimize", "--objective", "qed", "--budget", "300", "--seed", "0", "--out", str(out), "--quiet"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["llm"] == "embedded" and config["adaptive"] and config["lm_finetune"]
+    children = pd.read_csv(out / "evaluations.csv").query("generation > 0")
+    by_model = children["operator"].str.startswith("lm_")
+    assert by_model.mean() > 0.3  # a clear share of what was scored came from the model
+    assert {"lm_mutation", "lm_crossover+graph_mutation"} & set(children["operator"])
+    calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
+    assert calls["model"].str.endswith("data/lm").all()
+
+
+def test_a_model_trained_without_crossover_examples_mutates_only(tmp_path):
+    from llmga.lm import TrainSettings, train_lm
+
+    data = tmp_path / "d.smi"
+    data.write_text("\n".join(zinc250k()[:100]) + "\n")
+    plain = train_lm(
+        TrainSettings(
+            out=str(tmp_path / "plain"), data=str(data), steps=3, batch_size=8, n_layer=1, n_embd=16, n_head=2,
+            n_positions=96, quality_samples=5, threads=1, crossover_share=0.0,
+        )
+    ).out  # fmt: skip
+    out = tmp_path / "run"
+    llmga.optimize("qed", budget=150, llm=f"lm:{plain}", workers=1, out=str(out))
+    assert set(pd.read_csv(out / "llm_calls.csv")["operator"]) <= {"lm_mutation", "lm_finetune"}
+    with pytest.raises(llmga.LLMGAError, match="trained without crossover examples"):
+        llmga.optimize("qed", budget=50, llm=f"lm:{plain}", llm_operators="crossover", out=str(tmp_path / "x"))

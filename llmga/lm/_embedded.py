@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -15,11 +16,23 @@ import torch
 from llmga.chem import canonical
 from llmga.errors import LLMGAError
 from llmga.lm._gpt import GPT
-from llmga.lm._vocab import Vocab, random_selfies
+from llmga.lm._vocab import Vocab, random_selfies, selfies_tokens
 
 __all__ = ["EMBEDDED_DIR", "Edit", "EmbeddedLM"]
 
 EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "data" / "lm"
+# Longest tail written for a child: ZINC-sized molecules take 20-70 SELFIES tokens, and a child
+# beyond ~100 would fail the graph GA's size cap anyway.
+_MAX_NEW_TOKENS = 100
+
+
+@functools.cache
+def _bf16_ok() -> bool:
+    """Whether this CPU does bfloat16 arithmetic natively (else bfloat16 would be slower than float32)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 @dataclass(frozen=True)
@@ -51,8 +64,9 @@ class EmbeddedLM:
     0.3 distant relatives).
     """
 
-    def __init__(self, model: GPT, vocab: Vocab, path: Path | None = None) -> None:
+    def __init__(self, model: GPT, vocab: Vocab, path: Path | None = None, *, crosses: bool = False) -> None:
         self.model = model
+        self.crosses = crosses  # trained on crossover examples (see cross)
         self.vocab = vocab
         self.path = path
         self.calls = 0
@@ -70,15 +84,17 @@ class EmbeddedLM:
                 "train one with `llmga train-lm --out DIR` or reinstall llmga for the embedded model"
             )
         card_path = folder / "model_card.json"
-        if verify and card_path.is_file():
-            expected = json.loads(card_path.read_text()).get("weights_sha256")
+        card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+        crosses = bool(card.get("crossover", False))
+        if verify and card:
+            expected = card.get("weights_sha256")
             actual = hashlib.sha256(weights.read_bytes()).hexdigest()
             if expected and expected != actual:
                 raise LLMGAError(
                     f"{weights} does not match its model card (sha256 {actual[:12]}..., card says "
                     f"{expected[:12]}...); the file was altered or truncated: reinstall llmga or retrain"
                 )
-        return cls(GPT.load(folder), Vocab.load(folder), folder)
+        return cls(GPT.load(folder), Vocab.load(folder), folder, crosses=crosses)
 
     # ---------------------------------------------------------- sampling
     @torch.inference_mode()  # type: ignore[untyped-decorator]
@@ -92,9 +108,10 @@ class EmbeddedLM:
     ) -> list[list[int]]:
         """Sampled continuations (token ids, ``<eos>`` excluded) of ``<bos>``-led prompts, one batch.
 
-        Every row advances one position per step: a row still inside its
-        prompt is fed its next prompt token, the others their sampled token,
-        so one cached forward pass per step serves prompts of any length.
+        Prompts are aligned at their ends (left padding that no token
+        attends to) and read in one forward pass; then every row gets one
+        new token per cached step until all have written ``<eos>``, reached
+        ``max_new_tokens`` or the model's last position.
         """
         self.calls += 1
         n = len(prompts)
@@ -105,32 +122,41 @@ class EmbeddedLM:
         longest = int(lengths.max())
         if longest >= limit:
             raise ValueError(f"a prompt of {longest} tokens does not fit the model's {limit} positions")
-        steps = limit if max_new_tokens is None else min(limit, longest + max_new_tokens)
-        forced = torch.full((n, steps + 1), self.vocab.pad, dtype=torch.long)
+        steps = limit - int(lengths.min())
+        if max_new_tokens is not None:
+            steps = min(steps, max_new_tokens)
+        pads = longest - lengths
+        ids = torch.full((n, longest), self.vocab.pad, dtype=torch.long)
         for i, p in enumerate(prompts):
-            forced[i, : len(p)] = torch.tensor(list(p))
+            ids[i, int(pads[i]) :] = torch.tensor(list(p), dtype=torch.long)
         generator = torch.Generator().manual_seed(int(seed))
+        cache = self.model.new_cache(n, longest + steps)
+        # Reading the prompts is most of the arithmetic: bfloat16 (as in training) where the CPU has it.
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=_bf16_ok()):
+            logits, cache = self.model(ids, cache, start=0, pads=pads)
         out: list[list[int]] = [[] for _ in range(n)]
-        done = torch.zeros(n, dtype=torch.bool)
-        # Every row is inside its prompt up to the shortest prompt: one forward pass for all of that.
-        shortest = int(lengths.min())
-        cache = self.model.new_cache(n, steps)
-        logits, cache = self.model(forced[:, :shortest], cache, start=0)
-        t = shortest - 1  # logits[:, -1] predicts position t + 1
-        while True:
+        rows = torch.arange(n)  # which prompt each row of the (shrinking) batch is
+        room = limit - lengths  # new tokens each row may still write
+        finished = torch.zeros(n, dtype=torch.bool)
+        for step in range(steps):
             last = logits[:, -1].float() / max(temperature, 1e-4)
             last[:, self._banned] = -math.inf
             drawn = torch.multinomial(torch.softmax(last, dim=-1), 1, generator=generator).squeeze(1)
-            in_prompt = (t + 1) < lengths
-            nxt = torch.where(in_prompt, forced[:, t + 1], drawn)
-            fresh = ~in_prompt & ~done
-            for i in torch.nonzero(fresh & (nxt != self.vocab.eos)).flatten().tolist():
-                out[i].append(int(nxt[i]))
-            done |= fresh & (nxt == self.vocab.eos)
-            if bool(done.all()) or t + 2 >= steps:
+            ended = drawn == self.vocab.eos
+            skip = (finished | ended).tolist()
+            for row, token, no in zip(rows.tolist(), drawn.tolist(), skip, strict=True):
+                if not no:
+                    out[row].append(token)
+            finished |= ended | (step + 1 >= room)
+            if bool(finished.all()):
                 break
-            t += 1
-            logits, cache = self.model(nxt[:, None], cache, start=t)
+            if int(finished.sum()) * 2 >= len(rows) and len(rows) > 4:
+                # Half the rows have finished: drop them from the batch (the cost of a step grows with it).
+                live = torch.nonzero(~finished).flatten()
+                cache = [(k[live], v[live]) for k, v in cache]
+                rows, room, pads, drawn, finished = rows[live], room[live], pads[live], drawn[live], finished[live]
+            # Finished rows still in the batch are fed on; what they write is never read.
+            logits, cache = self.model(drawn[:, None], cache, start=longest + step, pads=pads)
         return out
 
     def edit(
@@ -161,36 +187,34 @@ class EmbeddedLM:
         pairs: Sequence[tuple[str, str]],
         rng: np.random.Generator,
         *,
-        keep: tuple[float, float] = (0.3, 0.6),
         temperature: float = 1.0,
     ) -> list[Edit]:
-        """One child per pair: a piece of each parent, joined, and completed by the model.
+        """One child per pair, written by the model given both parents.
 
-        The prompt is the first ``keep`` share of a random SELFIES of the
-        first parent followed by the first ``keep`` share of a random SELFIES
-        of the second (each starts at a random atom, so each piece is a
-        connected fragment); the model writes the rest of the molecule.
-        ``Edit.kept`` counts the prompt tokens, ``Edit.length`` both parents'.
+        The prompt is ``<bos> A <sep> B <sep>`` (the canonical SELFIES of
+        each parent); the model was trained to write, after it, a molecule whose
+        two nearest neighbours are A and B (``llmga train-lm
+        --crossover-share``). ``Edit.kept`` counts the prompt tokens,
+        ``Edit.length`` both parents'.
         """
+        if not self.crosses:
+            raise LLMGAError(
+                f"the model in {self.path or 'memory'} was trained without crossover examples; "
+                "retrain or fine-tune it with `llmga train-lm --crossover-share 0.3`"
+            )
         prompts: list[list[int]] = []
         made: list[tuple[int, int] | None] = []
-        max_prompt = self.model.cfg.n_positions - 8
+        max_prompt = self.model.cfg.n_positions - 24
         for a, b in pairs:
-            toks_a, toks_b = random_selfies(a, rng), random_selfies(b, rng)
+            toks_a, toks_b = selfies_tokens(a), selfies_tokens(b)  # canonical, as in training
             ids_a = self.vocab.encode(toks_a) if toks_a else None
             ids_b = self.vocab.encode(toks_b) if toks_b else None
-            if not ids_a or not ids_b:
+            if not ids_a or not ids_b or len(ids_a) + len(ids_b) + 3 >= max_prompt:
                 made.append(None)
                 continue
-            ka = max(1, round(rng.uniform(*keep) * len(ids_a)))
-            kb = max(1, round(rng.uniform(*keep) * len(ids_b)))
-            prompt = [self.vocab.bos, *ids_a[:ka], *ids_b[:kb]]
-            if len(prompt) >= max_prompt:
-                made.append(None)
-                continue
-            prompts.append(prompt)
-            made.append((ka + kb, len(ids_a) + len(ids_b)))
-        return self._complete_edits([a for a, _ in pairs], prompts, made, rng, temperature)
+            prompts.append([self.vocab.bos, *ids_a, self.vocab.sep, *ids_b, self.vocab.sep])
+            made.append((len(ids_a) + len(ids_b) + 2, len(ids_a) + len(ids_b)))
+        return self._complete_edits([a for a, _ in pairs], prompts, made, rng, temperature, tail_only=True)
 
     def _complete_edits(
         self,
@@ -199,9 +223,17 @@ class EmbeddedLM:
         made: list[tuple[int, int] | None],
         rng: np.random.Generator,
         temperature: float,
+        *,
+        tail_only: bool = False,
     ) -> list[Edit]:
-        """Complete ``prompts`` in one call; one Edit per parent (``made[i]`` None: no prompt for it)."""
-        tails = self.complete(prompts, seed=int(rng.integers(2**63)), temperature=temperature)
+        """Complete ``prompts`` in one call; one Edit per parent (``made[i]`` None: no prompt for it).
+
+        The child is the prompt (after ``<bos>``) plus what the model wrote,
+        or with ``tail_only`` just what the model wrote.
+        """
+        tails = self.complete(
+            prompts, seed=int(rng.integers(2**63)), temperature=temperature, max_new_tokens=_MAX_NEW_TOKENS
+        )
         done = iter(zip(prompts, tails, strict=True))
         edits: list[Edit] = []
         for parent, item in zip(parents, made, strict=True):
@@ -209,8 +241,42 @@ class EmbeddedLM:
                 edits.append(Edit(None, parent, 0, 0))
                 continue
             prompt, tail = next(done)
-            edits.append(Edit(_decode(self.vocab.decode(prompt[1:] + tail)), parent, *item, written=len(tail)))
+            text = self.vocab.decode(tail if tail_only else prompt[1:] + tail)
+            edits.append(Edit(_decode(text), parent, *item, written=len(tail)))
         return edits
+
+    def cross_quality(self, pairs: Sequence[tuple[str, str]], seed: int) -> dict[str, float]:
+        """Validity of crossover children of ``pairs`` and their mean Tanimoto to each parent (Morgan r2)."""
+        from rdkit import DataStructs
+        from rdkit.Chem import rdFingerprintGenerator
+
+        from llmga.chem import to_mol
+
+        gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+
+        def fp(smiles: str) -> DataStructs.ExplicitBitVect | None:
+            mol = to_mol(smiles)
+            return gen.GetFingerprint(mol) if mol is not None else None
+
+        edits = self.cross(pairs, np.random.default_rng(seed))
+        near, far, valid, new = [], [], 0, 0
+        for (a, b), edit in zip(pairs, edits, strict=True):
+            fa, fb, fc = fp(a), fp(b), fp(edit.smiles) if edit.smiles else None
+            if fc is None or fa is None or fb is None:
+                continue
+            valid += 1
+            new += edit.smiles not in (canonical(a), canonical(b))
+            sims = sorted((DataStructs.TanimotoSimilarity(fa, fc), DataStructs.TanimotoSimilarity(fb, fc)))
+            far.append(sims[0])
+            near.append(sims[1])
+        n = max(1, len(pairs))
+        return {
+            "pairs": len(pairs),
+            "valid": round(valid / n, 4),
+            "new": round(new / max(1, valid), 4),
+            "tanimoto_nearer_parent": round(float(np.mean(near)), 4) if near else math.nan,
+            "tanimoto_farther_parent": round(float(np.mean(far)), 4) if far else math.nan,
+        }
 
     def sample_quality(self, n: int, seed: int, reference: set[str] | None = None) -> dict[str, float]:
         """Validity, uniqueness and novelty of ``n`` unconditional samples (canonical SMILES)."""

@@ -3,7 +3,9 @@
 When the best score has not improved for ``patience`` generations, the model
 takes ``steps`` optimiser steps on batches drawn from the ``top`` best
 molecules of the population (random SELFIES, so every part of them is
-learnt), so that its proposals drift toward what scores well. Regularised,
+learnt), so that its proposals drift toward what scores well; for a model
+that crosses, half of those rows teach it to write a good molecule from two
+of its nearest good neighbours. Regularised,
 because an unchecked fine-tune collapses validity and diversity: a low
 learning rate, half of each batch replayed from ZINC 250k, and an L2 anchor
 to the weights the run started with. A fine-tune is skipped when fine-tuning
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 
 from llmga.lm._embedded import EmbeddedLM
-from llmga.lm._train import _batch, _loss
+from llmga.lm._train import Row, _batch, _loss, neighbour_lists
 
 __all__ = ["FineTuneSettings", "OnlineFineTuner"]
 
@@ -39,6 +41,7 @@ class FineTuneSettings:
     replay: float = 0.5
     anchor: float = 1e-3
     max_share: float = 0.25
+    crossover: float = 0.5  # share of the best molecules' rows that are crossover examples (crossing models)
 
 
 class OnlineFineTuner:
@@ -100,15 +103,22 @@ class OnlineFineTuner:
         n_replay = s.batch_size - n_top
         before = self._eval_loss(top, rng)
         usable_before = self._usable(top, rng)
+        # A crossing model also learns to write each good molecule from two of its nearest good neighbours.
+        near = neighbour_lists(top, 8) if self.lm.crosses and s.crossover > 0 and len(top) >= 3 else None
         model.train()
         losses = []
         for _ in range(s.steps):
-            picked = [top[int(i)] for i in rng.integers(len(top), size=n_top)]
+            picked: list[Row] = [top[int(i)] for i in rng.integers(len(top), size=n_top)]
+            if near is not None:
+                for j in np.flatnonzero(rng.random(n_top) < s.crossover):
+                    child = int(rng.integers(len(top)))
+                    a, b = rng.choice(near[child], size=2, replace=False)
+                    picked[int(j)] = (top[int(a)], top[int(b)], top[child])
             picked += [self._replay[int(i)] for i in rng.integers(len(self._replay), size=n_replay)]
-            ids, _ = _batch(picked, vocab, rng, model.cfg.n_positions)
+            ids, starts, _ = _batch(picked, vocab, rng, model.cfg.n_positions)
             if ids is None:
                 continue
-            loss = _loss(model, ids, vocab.pad)
+            loss = _loss(model, ids, vocab.pad, starts)
             if s.anchor > 0:
                 drift = sum(((p - self.base[k]) ** 2).sum() for k, p in model.named_parameters())
                 loss = loss + s.anchor * drift
@@ -136,7 +146,7 @@ class OnlineFineTuner:
 
     def _eval_loss(self, smiles: Sequence[str], rng: np.random.Generator) -> float:
         seed = int(rng.integers(2**63))
-        ids, _ = _batch(list(smiles), self.lm.vocab, np.random.default_rng(seed), self.lm.model.cfg.n_positions)
+        ids, _, _ = _batch(list(smiles), self.lm.vocab, np.random.default_rng(seed), self.lm.model.cfg.n_positions)
         if ids is None:
             return math.nan
         self.lm.model.eval()

@@ -77,7 +77,11 @@ class _Attention(nn.Module):
         self.c_proj = _Conv1D(cfg.n_embd, cfg.n_embd)
 
     def forward(
-        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None, start: int
+        self,
+        x: torch.Tensor,
+        cache: tuple[torch.Tensor, torch.Tensor] | None,
+        start: int,
+        mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         b, t, c = x.shape
         q, k, v = self.c_attn(x).split(c, dim=2)
@@ -90,7 +94,9 @@ class _Attention(nn.Module):
         keys[:, :, start : start + t] = k
         values[:, :, start : start + t] = v
         k, v = keys[:, :, : start + t], values[:, :, : start + t]
-        if t == 1:  # one new query after every cached key: nothing to mask
+        if mask is not None:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        elif t == 1:  # one new query after every cached key: nothing to mask
             y = F.scaled_dot_product_attention(q, k, v)
         else:
             mask = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(diagonal=start)
@@ -117,9 +123,13 @@ class _Block(nn.Module):
         self.mlp = _MLP(cfg)
 
     def forward(
-        self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None, start: int
+        self,
+        x: torch.Tensor,
+        cache: tuple[torch.Tensor, torch.Tensor] | None,
+        start: int,
+        mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        a, cache = self.attn(self.ln_1(x), cache, start)
+        a, cache = self.attn(self.ln_1(x), cache, start, mask)
         x = x + a
         return x + self.mlp(self.ln_2(x)), cache
 
@@ -150,18 +160,40 @@ class GPT(nn.Module):
             if name.endswith("c_proj.weight"):
                 nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layer))
 
-    def forward(self, ids: torch.Tensor, cache: Cache | None = None, start: int = 0) -> tuple[torch.Tensor, Cache]:
-        """Logits for ``ids`` ([batch, time]) at positions ``start...``, and the cache.
+    def forward(
+        self,
+        ids: torch.Tensor,
+        cache: Cache | None = None,
+        start: int = 0,
+        pads: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, Cache]:
+        """Logits for ``ids`` ([batch, time]) at slots ``start...``, and the cache.
 
         Without ``cache`` (training) the keys and values of ``ids`` come back;
         with one from :meth:`new_cache` they are written into it in place.
+        ``pads`` (with a cache; [batch] ints) says how many slots at the start
+        of each row are left padding: a row's positions count from its first
+        real token and no query attends to its pads, so prompts of different
+        lengths, aligned at their ends, are read in one pass.
         """
         t = ids.shape[1]
         positions = torch.arange(start, start + t, device=ids.device)
-        x = self.transformer.wte(ids) + self.transformer.wpe(positions)
+        mask = None
+        if pads is not None and cache is not None:
+            slots = torch.arange(start + t, device=ids.device)
+            real = slots[None, :] >= pads[:, None]  # [batch, keys]
+            causal = slots[None, :] <= positions[:, None]  # [queries, keys]
+            # A pad query sees itself only (no row of the mask is empty); real queries never see pads.
+            own = slots[None, :] == positions[:, None]
+            mask = ((causal[None] & real[:, None, :]) | own[None])[:, None]  # [batch, 1, queries, keys]
+            # Rows past their last position (finished, still fed) reuse it: their tokens are discarded.
+            pos = (positions[None, :] - pads[:, None]).clamp(0, self.cfg.n_positions - 1)
+            x = self.transformer.wte(ids) + self.transformer.wpe(pos)
+        else:
+            x = self.transformer.wte(ids) + self.transformer.wpe(positions)
         new: Cache = []
         for i, block in enumerate(self.transformer.h):
-            x, kv = block(x, cache[i] if cache is not None else None, start)
+            x, kv = block(x, cache[i] if cache is not None else None, start, mask)
             new.append(kv)
         x = self.transformer.ln_f(x)
         return x @ self.transformer.wte.weight.T, new

@@ -78,31 +78,113 @@ def _split(smiles: list[str], holdout: float, seed: int) -> tuple[list[str], lis
     return train, held
 
 
+Row = str | tuple[str, str, str]  # a molecule, or a crossover triple (parent, parent, child)
+
+
 def _batch(
-    smiles: Sequence[str], vocab: Vocab, rng: np.random.Generator, max_len: int
-) -> tuple[torch.Tensor | None, int]:
-    """Token ids [batch, time] of ``<bos> SELFIES <eos>`` rows (padded), and how many were skipped."""
-    rows, skipped = [], 0
-    for s in smiles:
-        toks = random_selfies(s, rng)
-        ids = vocab.encode(toks) if toks else None
-        if ids is None or len(ids) + 2 > max_len:
+    rows: Sequence[Row], vocab: Vocab, rng: np.random.Generator, max_len: int
+) -> tuple[torch.Tensor | None, torch.Tensor, int]:
+    """Token ids [batch, time] (padded), where each row's loss starts, and how many rows were skipped.
+
+    A molecule becomes ``<bos> SELFIES <eos>`` with a random SELFIES (random
+    atom order; loss on every token). A triple ``(a, b, c)`` becomes
+    ``<bos> A <sep> B <sep> C <eos>`` with canonical SELFIES, so that shared
+    substructures read alike in parents and child and the model can copy
+    them, with the loss on ``C <eos>`` only: the model learns to write a
+    child given both parents.
+    """
+    seqs: list[list[int]] = []
+    starts: list[int] = []
+    skipped = 0
+    for row in rows:
+        parts = [row] if isinstance(row, str) else list(row)
+        encoded = []
+        for smiles in parts:
+            toks = random_selfies(smiles, rng) if len(parts) == 1 else selfies_tokens(smiles)
+            ids = vocab.encode(toks) if toks else None
+            if ids is None:
+                break
+            encoded.append(ids)
+        if len(encoded) != len(parts):
             skipped += 1
             continue
-        rows.append([vocab.bos, *ids, vocab.eos])
-    if not rows:
-        return None, skipped
-    width = max(len(r) for r in rows)
-    out = torch.full((len(rows), width), vocab.pad, dtype=torch.long)
-    for i, r in enumerate(rows):
+        seq = [vocab.bos]
+        for ids in encoded[:-1]:
+            seq += [*ids, vocab.sep]
+        start = len(seq) - 1  # targets before this index are the prompt: no loss
+        seq += [*encoded[-1], vocab.eos]
+        if len(seq) > max_len:
+            skipped += 1
+            continue
+        seqs.append(seq)
+        starts.append(start if len(parts) > 1 else 0)
+    if not seqs:
+        return None, torch.zeros(0, dtype=torch.long), skipped
+    width = max(len(r) for r in seqs)
+    out = torch.full((len(seqs), width), vocab.pad, dtype=torch.long)
+    for i, r in enumerate(seqs):
         out[i, : len(r)] = torch.tensor(r)
-    return out, skipped
+    return out, torch.tensor(starts, dtype=torch.long), skipped
 
 
-def _loss(model: GPT, ids: torch.Tensor, pad: int) -> torch.Tensor:
+def _loss_sum(model: GPT, ids: torch.Tensor, pad: int, starts: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
+    """Summed next-token loss over the tokens that count (not pads, not before ``starts``), and their number."""
     logits, _ = model(ids[:, :-1])
     target = ids[:, 1:].masked_fill(ids[:, 1:] == pad, -100)
-    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+    if starts is not None and bool((starts > 0).any()):
+        position = torch.arange(target.shape[1])[None, :]
+        target = target.masked_fill(position < starts[:, None], -100)
+    flat = target.reshape(-1)
+    total = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), flat, ignore_index=-100, reduction="sum")
+    return total, int((flat != -100).sum())
+
+
+def _loss(model: GPT, ids: torch.Tensor, pad: int, starts: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean next-token loss (see :func:`_loss_sum`)."""
+    total, count = _loss_sum(model, ids, pad, starts)
+    return total / max(count, 1)
+
+
+def neighbour_lists(smiles: Sequence[str], k: int) -> np.ndarray:
+    """Indices [n, k] of each molecule's ``k`` most similar others in ``smiles`` (Morgan r2 Tanimoto).
+
+    Unparsable molecules get their own index (never used as a neighbour).
+    """
+    from rdkit import DataStructs
+    from rdkit.Chem import rdFingerprintGenerator
+
+    from llmga.chem import to_mol
+
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    empty = DataStructs.ExplicitBitVect(2048)
+    fps = []
+    for s in smiles:
+        mol = to_mol(s)
+        fps.append(gen.GetFingerprint(mol) if mol is not None else empty)
+    k = min(k, len(smiles) - 1)
+    out = np.zeros((len(smiles), max(k, 0)), dtype=np.int64)
+    for i, fp in enumerate(fps):
+        sims = np.asarray(DataStructs.BulkTanimotoSimilarity(fp, fps))
+        sims[i] = -1.0
+        top = np.argpartition(-sims, k - 1)[:k] if k > 0 else np.zeros(0, dtype=np.int64)
+        out[i] = top[np.argsort(-sims[top], kind="stable")]
+    return out
+
+
+class _Triples:
+    """Crossover examples from near neighbours: a child and two of its ``k`` most similar molecules."""
+
+    def __init__(self, smiles: Sequence[str], rng: np.random.Generator, pool: int, k: int) -> None:
+        picked = rng.choice(len(smiles), size=min(pool, len(smiles)), replace=False)
+        self.smiles = [smiles[int(i)] for i in np.sort(picked)]
+        self.neighbours = neighbour_lists(self.smiles, k) if len(self.smiles) > 2 else None
+
+    def draw(self, rng: np.random.Generator) -> tuple[str, str, str] | None:
+        if self.neighbours is None:
+            return None
+        child = int(rng.integers(len(self.smiles)))
+        a, b = rng.choice(self.neighbours[child], size=2, replace=False)
+        return self.smiles[int(a)], self.smiles[int(b)], self.smiles[child]
 
 
 def _heldout_loss(model: GPT, held: Sequence[str], vocab: Vocab, max_len: int, limit: int = 2000) -> float:
@@ -111,7 +193,7 @@ def _heldout_loss(model: GPT, held: Sequence[str], vocab: Vocab, max_len: int, l
     total, count = 0.0, 0
     with torch.no_grad():
         for i in range(0, min(limit, len(held)), 256):
-            ids, _ = _batch(held[i : i + 256], vocab, rng, max_len)
+            ids, _, _ = _batch(held[i : i + 256], vocab, rng, max_len)
             if ids is None:
                 continue
             n = int((ids[:, 1:] != vocab.pad).sum())
@@ -162,8 +244,11 @@ def train_lm(
     smiles = _load_smiles(settings.data)
     data_hash = _file_hash(smiles)
     train, held = _split(smiles, settings.holdout, settings.seed)
+    init_card: dict[str, Any] | None = None
     if settings.init is not None:
         init_dir = resolve_model_dir(settings.init)
+        if (init_dir / "model_card.json").is_file():
+            init_card = json.loads((init_dir / "model_card.json").read_text())
         vocab = Vocab.load(init_dir)
         model = GPT.load(init_dir).train()
         lr = settings.lr if settings.lr is not None else 2e-4
@@ -191,6 +276,12 @@ def train_lm(
             return lr
         frac = min(1.0, (step - settings.warmup) / max(1, total_steps - settings.warmup))
         return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+
+    triples = None
+    if settings.crossover_share > 0:
+        triples = _Triples(
+            train, np.random.default_rng(settings.seed + 1), settings.pair_pool, settings.pair_neighbours
+        )
 
     # Resume from a checkpoint written by an earlier run with the same settings.
     step, position, order, skipped, tokens, losses = 0, 0, rng.permutation(len(train)), 0, 0, []
@@ -239,22 +330,40 @@ def train_lm(
             break
         if position + settings.batch_size > len(order):
             order, position = rng.permutation(len(train)), 0
-        picked = [train[int(i)] for i in order[position : position + settings.batch_size]]
+        picked: list[Row] = [train[int(i)] for i in order[position : position + settings.batch_size]]
         position += settings.batch_size
-        ids, miss = _batch(picked, vocab, rng, max_len)
-        skipped += miss
-        if ids is None:
+        if triples is not None:
+            # A share of the rows become crossover examples (the molecule order is unchanged).
+            for j in np.flatnonzero(rng.random(len(picked)) < settings.crossover_share):
+                picked[int(j)] = triples.draw(rng) or picked[int(j)]
+        # Molecules and (three times longer) crossover rows go in separate passes, so that short rows are
+        # not padded to the long ones; the step's loss is the mean over all its counted tokens.
+        singles = [r for r in picked if isinstance(r, str)]
+        cross_rows = [r for r in picked if not isinstance(r, str)]
+        batches = []
+        for rows in (singles, cross_rows):
+            ids, starts, miss = _batch(rows, vocab, rng, max_len) if rows else (None, None, 0)
+            skipped += miss
+            if ids is not None:
+                batches.append((ids, starts))
+        if not batches:
             continue
         for group in optim.param_groups:
             group["lr"] = lr_at(step)
-        with autocast:
-            loss = _loss(model, ids, vocab.pad)
         optim.zero_grad(set_to_none=True)
+        counted = 0
+        summed = []
+        for ids, starts in batches:
+            with autocast:
+                total, count = _loss_sum(model, ids, vocab.pad, starts)
+            summed.append(total)
+            counted += count
+            tokens += int((ids != vocab.pad).sum())
+        loss = torch.stack(summed).sum() / max(counted, 1)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optim.step()
         step += 1
-        tokens += int((ids != vocab.pad).sum())
         losses.append(round(float(loss.detach()), 4))
         if step % settings.eval_every == 0:
             heldout = _heldout_loss(model, held, vocab, max_len) if held else math.nan
@@ -271,8 +380,15 @@ def train_lm(
     vocab.save(out, max_length=max_len)
     from llmga.lm._embedded import EmbeddedLM
 
-    lm = EmbeddedLM.load(out)
+    crosses = settings.crossover_share > 0 or bool(init_card and init_card.get("crossover"))
+    lm = EmbeddedLM.load(out, verify=False)
+    lm.crosses = crosses
     quality = lm.sample_quality(n=settings.quality_samples, seed=settings.seed, reference=set(train))
+    cross_quality: dict[str, float] = {}
+    if crosses and len(held) >= 2:
+        pick = np.random.default_rng(settings.seed).permutation(len(held))[: 2 * min(200, len(held) // 2)]
+        pairs = [(held[int(pick[i])], held[int(pick[i + 1])]) for i in range(0, len(pick) - 1, 2)]
+        cross_quality = lm.cross_quality(pairs, seed=settings.seed)
     report = TrainReport(
         out=out,
         steps=step,
@@ -306,8 +422,11 @@ def train_lm(
         "loss_every_100_steps": [float(np.mean(losses[i : i + 100])) for i in range(0, len(losses), 100)],
         "skipped_molecules": skipped,
         "sample_quality": quality,
+        "crossover": crosses,
+        "cross_quality_random_heldout_pairs": cross_quality,
         "weights_sha256": hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest(),
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
+        "init_model_card": init_card,
     }
     (out / "model_card.json").write_text(json.dumps(card, indent=1) + "\n")
     with contextlib.suppress(FileNotFoundError):

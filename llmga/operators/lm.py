@@ -51,6 +51,7 @@ class LMOperator(Operator):
 
     validated_output = True
     default_keep = 0.7
+    template: str | None = None  # for the call log; None: the kept-prefix template of the mutation
 
     def __init__(
         self,
@@ -125,7 +126,7 @@ class LMOperator(Operator):
                 context,
                 started,
                 operator=self.name,
-                template=f"selfies-prefix keep={self.keep[0]:.2f}-{self.keep[1]:.2f}",
+                template=self.template or f"selfies-prefix keep={self.keep[0]:.2f}-{self.keep[1]:.2f}",
                 prompt=f"{len(todo)} parents",
                 reply="\n".join(e.smiles or "" for e in edits),
                 tokens_in=sum(e.kept + 1 for e in edits),
@@ -225,19 +226,25 @@ class LMMutation(LMOperator):
 
 
 class LMCrossover(LMOperator):
-    """Join a fragment of each parent and let the embedded model complete the molecule (one child per pair).
+    """The embedded model writes a child given both parents (one child per pair).
 
-    ``keep`` here is the share of each parent's random SELFIES that goes
-    into the prompt (default 0.45: a bit under half of each).
+    The prompt is ``<bos> A <sep> B <sep>``; the model learned to write a
+    molecule of which A and B are near neighbours (see
+    :meth:`llmga.lm.EmbeddedLM.cross`). ``keep`` does not apply.
     """
 
     name = "lm_crossover"
     arity = 2
-    default_keep = 0.45
+    template = "selfies-pair A <sep> B <sep>"
 
     def _default_fallback(self) -> Operator:
         return GraphCrossover(self.filter.size_mean, self.filter.size_std)
 
     def _propose(self, lm: EmbeddedLM, groups: Sequence[Sequence[Parent]], rng: np.random.Generator) -> list[Edit]:
         pairs = [(g[0].smiles, g[1].smiles) for g in groups]
-        return lm.cross(pairs, rng, keep=self.keep, temperature=self.temperature)
+        return lm.cross(pairs, rng, temperature=self.temperature)
+
+    def card(self) -> dict[str, Any]:
+        card = super().card()
+        del card["keep"], card["keep_range"]
+        return card

@@ -55,3 +55,27 @@ def test_an_altered_or_missing_model_is_refused(tmp_path, tiny_lm_dir):
         EmbeddedLM.load(copy)
     with pytest.raises(LLMGAError, match="no language model in"):
         EmbeddedLM.load(tmp_path / "empty")
+
+
+def test_a_prompt_completed_in_a_batch_of_other_lengths_equals_it_completed_alone(tiny_lm_dir):
+    lm = EmbeddedLM.load(tiny_lm_dir)
+    bos = lm.vocab.bos
+    prompts = [[bos, 10, 11, 12, 13, 14, 15], [bos], [bos, 20, 21, 22]]
+    greedy = 1e-6  # sampling at this temperature is arg-max
+    together = lm.complete(prompts, seed=0, temperature=greedy, max_new_tokens=30)
+    for prompt, tail in zip(prompts, together, strict=True):
+        assert lm.complete([prompt], seed=1, temperature=greedy, max_new_tokens=30) == [tail]
+        assert 0 < len(tail) <= 30 and lm.vocab.eos not in tail
+
+
+def test_conditioned_crossover_writes_one_child_per_pair_from_a_pair_prompt(tiny_lm_dir):
+    lm = EmbeddedLM.load(tiny_lm_dir)
+    assert lm.crosses
+    pairs = [(a, b) for a in PARENTS for b in PARENTS if a != b]
+    edits = lm.cross(pairs, np.random.default_rng(0))
+    assert len(edits) == len(pairs) and lm.calls == 1
+    made = [e for e in edits if e.smiles]
+    assert len(made) >= 10
+    for e, (a, _) in zip(edits, pairs, strict=True):
+        assert e.parent == a and e.kept == e.length + 2  # both parents' tokens and two <sep>
+    assert [e.smiles for e in lm.cross(pairs, np.random.default_rng(0))] == [e.smiles for e in edits]

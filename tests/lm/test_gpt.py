@@ -31,6 +31,25 @@ def test_cached_steps_equal_one_full_pass():
     torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-5)
 
 
+def test_left_padded_rows_give_the_logits_of_each_row_alone():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=20, n_positions=32, n_embd=16, n_layer=2, n_head=2)).eval()
+    rows = [torch.randint(1, 20, (n,)) for n in (7, 3, 5)]
+    pads = torch.tensor([0, 4, 2])
+    ids = torch.zeros(3, 7, dtype=torch.long)  # slot 0 pads: any token, never attended to
+    for i, r in enumerate(rows):
+        ids[i, int(pads[i]) :] = r
+    nxt = torch.tensor([[4], [5], [6]])
+    with torch.no_grad():
+        logits, cache = model(ids, model.new_cache(3, 8), start=0, pads=pads)
+        step, _ = model(nxt, cache, start=7, pads=pads)
+        for i, r in enumerate(rows):
+            alone, _ = model(torch.cat([r, nxt[i]])[None])
+            torch.testing.assert_close(logits[i, int(pads[i]) :], alone[0, :-1], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(step[i, 0], alone[0, -1], atol=1e-5, rtol=1e-5)
+    assert torch.isfinite(logits).all()
+
+
 def test_the_hf_backend_loads_a_trained_model_folder_and_writes_selfies(tiny_lm_dir):
     import selfies as sf
 
