@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from llmga.chem import canonical
@@ -56,7 +58,7 @@ def test_lm_crossover_asks_the_model_once_per_round_with_both_parents(tiny_lm_di
     assert first["operator"] == "lm_crossover" and first["template"].startswith("selfies-pair")
     assert first["asked"] == len(groups) and first["parents"].count(",") == first["asked"]
     rounds = [c for c in calls if c["operator"] == "lm_crossover"]
-    for before, after in zip(rounds, rounds[1:], strict=False):
+    for before, after in itertools.pairwise(rounds):
         assert after["asked"] == before["asked"] - before["new"]  # only empty slots are asked again
     assert sum(c["new"] for c in rounds) == len(made)
     assert "keep" not in op.card()
