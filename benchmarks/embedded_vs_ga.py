@@ -8,8 +8,9 @@ one ordinary run folder per arm, task and seed, with PMO's settings (budget
   language model (mutation and conditioned crossover) beside the graph GA,
   adaptive operator shares and online fine-tuning;
 * ``none``: ``--llm none``, the graph GA alone (PMO's Graph GA);
-* ablations on ``--ablation-tasks``: ``no_finetune`` (``--no-lm-finetune``)
-  and ``fixed_shares`` (``--no-adaptive``: the model keeps ``--llm-share``).
+* ablations on ``--ablation-tasks`` x ``--ablation-seeds``: ``no_finetune``
+  (``--no-lm-finetune``) and ``fixed_shares`` (``--no-adaptive``: the model
+  keeps ``--llm-share``).
 
 Order: arms of one task and seed run back to back, so every finished pair is
 comparable even when the script is stopped; phase 1 is all 23 PMO tasks with
@@ -60,11 +61,15 @@ ARMS: dict[str, dict[str, Any]] = {
 console = Console()
 
 
-def plan(tasks: list[str], seeded: list[str], ablation: list[str], seeds: list[int]) -> list[tuple[str, str, int]]:
-    """(arm, task, seed) in run order: phase 1, phase 2, phase 3."""
+def plan(
+    tasks: list[str], seeded: list[str], ablation: list[str], seeds: list[int], ablation_seeds: list[int]
+) -> list[tuple[str, str, int]]:
+    """(arm, task, seed) in run order: phase 1, phase 2, phase 3 (ablations; their default/none runs too)."""
     todo = [(arm, t, 0) for t in tasks for arm in ("default", "none")]
     todo += [(arm, t, s) for s in seeds if s != 0 for t in seeded for arm in ("default", "none")]
-    todo += [(arm, t, 0) for t in ablation for arm in ("no_finetune", "fixed_shares")]
+    for s in ablation_seeds:
+        for t in ablation:
+            todo += [(arm, t, s) for arm in ARMS if (arm, t, s) not in todo]
     return todo
 
 
@@ -105,8 +110,8 @@ def _std(x: pd.Series) -> str:
     return f" ± {x.std(ddof=0):.3f}" if len(x) > 1 else ""
 
 
-def report(out: Path, tasks: list[str], ablation: list[str], seeds: list[int]) -> None:
-    frames = [collect(out, arm, tasks, seeds) for arm in ARMS]
+def report(out: Path, tasks: list[str], ablation: list[str], seeds: list[int], ablation_seeds: list[int]) -> None:
+    frames = [collect(out, arm, tasks, sorted(set(seeds) | set(ablation_seeds))) for arm in ARMS]
     runs = (
         pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(not f.empty for f in frames) else None
     )
@@ -157,15 +162,18 @@ def report(out: Path, tasks: list[str], ablation: list[str], seeds: list[int]) -
         f"Genetic GFN {GENETIC_GFN_SUM} (stretch goal)"
     )
 
-    abl = Table(title="Ablations (seed 0): Top-10 AUC")
+    abl = Table(title=f"Ablations: Top-10 AUC, mean over seeds {ablation_seeds} (runs)")
     for col in ("task", *ARMS):
         abl.add_column(col, justify="left" if col == "task" else "right")
+    totals = dict.fromkeys(ARMS, 0.0)
     for task in ablation:
         cells = []
         for arm in ARMS:
-            hit = runs[(runs.arm == arm) & (runs.task == task) & (runs.seed == 0)]["top10_auc"]
-            cells.append(f"{hit.iloc[0]:.3f}" if len(hit) else "-")
+            hit = runs[(runs.arm == arm) & (runs.task == task) & runs.seed.isin(ablation_seeds)]["top10_auc"]
+            cells.append(f"{hit.mean():.3f} ({len(hit)})" if len(hit) else "-")
+            totals[arm] += hit.mean() if len(hit) else math.nan
         abl.add_row(task, *cells)
+    abl.add_row("sum", *(f"{totals[arm]:.3f}" for arm in ARMS))
     console.print(abl)
 
 
@@ -175,7 +183,8 @@ def main() -> None:
     parser.add_argument("--tasks", default="pmo", help="phase-1 tasks (seed 0): names or the tag pmo")
     parser.add_argument("--seeded-tasks", default=SEEDED_TASKS, help="phase-2 tasks (all --seeds)")
     parser.add_argument("--seeds", default="0,1,2", help="seeds of the phase-2 tasks")
-    parser.add_argument("--ablation-tasks", default=ABLATION_TASKS, help="phase-3 tasks (seed 0)")
+    parser.add_argument("--ablation-tasks", default=ABLATION_TASKS, help="phase-3 tasks")
+    parser.add_argument("--ablation-seeds", default="0", help="seeds of the phase-3 tasks")
     parser.add_argument("--budget", type=int, default=10_000, help="unique oracle calls per run")
     parser.add_argument("--stop-after", type=float, default=None, help="start no run after this many minutes")
     parser.add_argument("--report", action="store_true", help="print the tables of finished runs; run nothing")
@@ -186,10 +195,11 @@ def main() -> None:
     seeded = parse_tasks(args.seeded_tasks)
     ablation = parse_tasks(args.ablation_tasks)
     seeds = [int(s) for s in args.seeds.split(",")]
+    ablation_seeds = [int(s) for s in args.ablation_seeds.split(",")]
     all_tasks = list(dict.fromkeys(tasks + seeded + ablation))
     if not args.report:
         started = time.perf_counter()
-        todo = plan(tasks, seeded, ablation, seeds)
+        todo = plan(tasks, seeded, ablation, seeds, ablation_seeds)
         for i, (arm, task, seed) in enumerate(todo, 1):
             if args.stop_after is not None and time.perf_counter() - started > args.stop_after * 60:
                 console.print(f"--stop-after {args.stop_after} minutes reached; run again to continue")
@@ -203,7 +213,7 @@ def main() -> None:
                 f"[{i}/{len(todo)}] {arm} {task} s{seed}: top-10 AUC {auc:.3f} ({time.perf_counter() - clock:.0f} s)"
             )
         (out / "plan.json").write_text(json.dumps({"tasks": tasks, "seeded": seeded, "ablation": ablation}) + "\n")
-    report(out, all_tasks, ablation, seeds)
+    report(out, all_tasks, ablation, seeds, ablation_seeds)
 
 
 if __name__ == "__main__":
