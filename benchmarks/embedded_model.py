@@ -29,27 +29,24 @@ import time
 
 import numpy as np
 from rdkit import DataStructs
-from rdkit.Chem import rdFingerprintGenerator
 
-from llmga.chem import to_mol
+from llmga.chem import morgan, to_mol
 from llmga.data import zinc250k
 from llmga.lm import EmbeddedLM
 from llmga.operators.graph_ga import MoleculeFilter, crossover, mutate
 from llmga.operators.lm import keep_range
 
-_FP = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
-
-def _fp(smiles: str) -> object:
-    mol = to_mol(smiles)
-    return _FP.GetFingerprint(mol) if mol is not None else None
+def _tanimoto(a: str, b: str) -> float:
+    fa, fb = morgan(a), morgan(b)
+    return float(DataStructs.TanimotoSimilarity(fa, fb)) if fa is not None and fb is not None else float("nan")
 
 
 def _stats(parents: list[str], children: list[str | None], rng: np.random.Generator) -> dict[str, float]:
     ok = MoleculeFilter()
     valid = [(p, c) for p, c in zip(parents, children, strict=True) if c]
     new = [(p, c) for p, c in valid if c != p]
-    sims = [DataStructs.TanimotoSimilarity(_fp(p), _fp(c)) for p, c in new]
+    sims = [_tanimoto(p, c) for p, c in new]
     passing = [c for _, c in new if (m := to_mol(c)) is not None and ok(m, rng)]
     n = len(parents)
     return {
@@ -68,10 +65,7 @@ def _cross_line(
     ok = MoleculeFilter()
     valid = [(a, b, k) for (a, b), k in zip(pairs, kids, strict=True) if k]
     new = [(a, b, k) for a, b, k in valid if k not in (a, b)]
-    sims = [
-        sorted((DataStructs.TanimotoSimilarity(_fp(a), _fp(k)), DataStructs.TanimotoSimilarity(_fp(b), _fp(k))))
-        for a, b, k in new
-    ]
+    sims = [sorted((_tanimoto(a, k), _tanimoto(b, k))) for a, b, k in new]
     passing = [k for _, _, k in new if (m := to_mol(k)) is not None and ok(m, rng)]
     near = float(np.mean([s[1] for s in sims])) if sims else float("nan")
     far = float(np.mean([s[0] for s in sims])) if sims else float("nan")

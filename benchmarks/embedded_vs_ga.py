@@ -73,22 +73,18 @@ def plan(
     return todo
 
 
+def _lm_share(table: Path) -> float:
+    """Share of a run table's children (generation > 0) that the model's operators made; NaN if none."""
+    if not table.exists():
+        return math.nan
+    frame = pd.read_csv(table, usecols=["generation", "operator"])
+    kids = frame[frame["generation"] > 0]
+    return float(kids["operator"].astype(str).str.startswith("lm_").mean()) if len(kids) else math.nan
+
+
 def model_shares(folder: Path) -> tuple[float, float]:
     """Shares of evaluated children and of the final population's children made by the model's operators."""
-    made = survived = children = kept = 0
-    evals = folder / "evaluations.csv"
-    if evals.exists():
-        frame = pd.read_csv(evals, usecols=["generation", "operator"])
-        kids = frame[frame["generation"] > 0]
-        children = len(kids)
-        made = int(kids["operator"].astype(str).str.startswith("lm_").sum())
-    pop = folder / "population.csv"
-    if pop.exists():
-        frame = pd.read_csv(pop, usecols=["generation", "operator"])
-        kids = frame[frame["generation"] > 0]
-        kept = len(kids)
-        survived = int(kids["operator"].astype(str).str.startswith("lm_").sum())
-    return (made / children if children else math.nan, survived / kept if kept else math.nan)
+    return _lm_share(folder / "evaluations.csv"), _lm_share(folder / "population.csv")
 
 
 def collect(out: Path, arm: str, tasks: list[str], seeds: list[int]) -> pd.DataFrame:

@@ -8,11 +8,13 @@ RDKit's own error log is silenced only inside :func:`quiet_rdkit` blocks.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 
-from rdkit import Chem, rdBase
+from rdkit import Chem, DataStructs, rdBase
+from rdkit.Chem import rdFingerprintGenerator
 
-__all__ = ["canonical", "quiet_rdkit", "to_mol", "to_smiles"]
+__all__ = ["canonical", "morgan", "quiet_rdkit", "to_mol", "to_smiles"]
 
 
 @contextlib.contextmanager
@@ -56,3 +58,14 @@ def to_smiles(mol: Chem.Mol | None) -> str | None:
 def canonical(smiles: str | Chem.Mol | None) -> str | None:
     """Canonical SMILES of a SMILES string or ``Mol``; ``None`` if invalid or empty."""
     return to_smiles(to_mol(smiles))
+
+
+@functools.cache
+def _morgan_generator() -> rdFingerprintGenerator.FingerprintGenerator64:
+    return rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+
+
+def morgan(smiles: str | Chem.Mol | None) -> DataStructs.ExplicitBitVect | None:
+    """Morgan fingerprint (radius 2, 2048 bits) of a SMILES string or ``Mol``; ``None`` if invalid."""
+    mol = to_mol(smiles)
+    return _morgan_generator().GetFingerprint(mol) if mol is not None else None

@@ -248,20 +248,13 @@ class EmbeddedLM:
     def cross_quality(self, pairs: Sequence[tuple[str, str]], seed: int) -> dict[str, float]:
         """Validity of crossover children of ``pairs`` and their mean Tanimoto to each parent (Morgan r2)."""
         from rdkit import DataStructs
-        from rdkit.Chem import rdFingerprintGenerator
 
-        from llmga.chem import to_mol
-
-        gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
-
-        def fp(smiles: str) -> DataStructs.ExplicitBitVect | None:
-            mol = to_mol(smiles)
-            return gen.GetFingerprint(mol) if mol is not None else None
+        from llmga.chem import morgan
 
         edits = self.cross(pairs, np.random.default_rng(seed))
         near, far, valid, new = [], [], 0, 0
         for (a, b), edit in zip(pairs, edits, strict=True):
-            fa, fb, fc = fp(a), fp(b), fp(edit.smiles) if edit.smiles else None
+            fa, fb, fc = morgan(a), morgan(b), morgan(edit.smiles)
             if fc is None or fa is None or fb is None:
                 continue
             valid += 1

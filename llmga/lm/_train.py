@@ -151,16 +151,11 @@ def neighbour_lists(smiles: Sequence[str], k: int) -> np.ndarray:
     Unparsable molecules get their own index (never used as a neighbour).
     """
     from rdkit import DataStructs
-    from rdkit.Chem import rdFingerprintGenerator
 
-    from llmga.chem import to_mol
+    from llmga.chem import morgan
 
-    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
     empty = DataStructs.ExplicitBitVect(2048)
-    fps = []
-    for s in smiles:
-        mol = to_mol(s)
-        fps.append(gen.GetFingerprint(mol) if mol is not None else empty)
+    fps = [fp if (fp := morgan(s)) is not None else empty for s in smiles]
     k = min(k, len(smiles) - 1)
     out = np.zeros((len(smiles), max(k, 0)), dtype=np.int64)
     for i, fp in enumerate(fps):
