@@ -370,8 +370,10 @@ def _cmd_train_lm(args: argparse.Namespace, console: Console) -> int:
     settings.check()
 
     def show(row: dict[str, Any]) -> None:
+        given = f", given its bits {row['heldout_given_bits']:.3f}" if "heldout_given_bits" in row else ""
         console.print(
-            f"step {row['step']}: loss {row['loss']:.3f}, held-out {row['heldout']:.3f} ({row['seconds']:.0f} s)",
+            f"step {row['step']}: loss {row['loss']:.3f}, held-out {row['heldout']:.3f}{given} "
+            f"({row['seconds']:.0f} s)",
             soft_wrap=True,
         )
 

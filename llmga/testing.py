@@ -101,8 +101,6 @@ def save_tiny_lm(path: Path, smiles: list[str] | None = None, *, steps: int = 40
         quality_samples=50,
         threads=1,
         crossover_share=0.3,
-        pair_pool=400,
-        pair_neighbours=8,
     )
     train_lm(settings, command="llmga.testing.save_tiny_lm")
     return path

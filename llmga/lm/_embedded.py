@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -15,8 +16,8 @@ import torch
 
 from llmga.chem import canonical
 from llmga.errors import LLMGAError
-from llmga.lm._gpt import GPT
-from llmga.lm._vocab import Vocab, random_selfies, selfies_tokens
+from llmga.lm._gpt import ADAPTER_FILE, GPT
+from llmga.lm._vocab import Vocab, random_selfies
 
 __all__ = ["EMBEDDED_DIR", "Edit", "EmbeddedLM"]
 
@@ -44,6 +45,7 @@ class Edit:
     kept: int  # tokens of the parent's random SELFIES kept as the prompt
     length: int  # tokens in that SELFIES
     written: int = 0  # tokens the model wrote
+    bits: int = 0  # Morgan bits the model was given as its condition (crossover)
 
 
 def _decode(selfies_text: str) -> str | None:
@@ -64,9 +66,8 @@ class EmbeddedLM:
     0.3 distant relatives).
     """
 
-    def __init__(self, model: GPT, vocab: Vocab, path: Path | None = None, *, crosses: bool = False) -> None:
+    def __init__(self, model: GPT, vocab: Vocab, path: Path | None = None) -> None:
         self.model = model
-        self.crosses = crosses  # trained on crossover examples (see cross)
         self.vocab = vocab
         self.path = path
         self.calls = 0
@@ -85,16 +86,27 @@ class EmbeddedLM:
             )
         card_path = folder / "model_card.json"
         card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-        crosses = bool(card.get("crossover", False))
         if verify and card:
-            expected = card.get("weights_sha256")
-            actual = hashlib.sha256(weights.read_bytes()).hexdigest()
-            if expected and expected != actual:
-                raise LLMGAError(
-                    f"{weights} does not match its model card (sha256 {actual[:12]}..., card says "
-                    f"{expected[:12]}...); the file was altered or truncated: reinstall llmga or retrain"
-                )
-        return cls(GPT.load(folder), Vocab.load(folder), folder, crosses=crosses)
+            for key, file in (("weights_sha256", weights), ("adapter_sha256", folder / ADAPTER_FILE)):
+                expected = card.get(key)
+                if not expected:
+                    continue
+                actual = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "missing"
+                if expected != actual:
+                    raise LLMGAError(
+                        f"{file} does not match its model card (sha256 {actual[:12]}..., card says "
+                        f"{expected[:12]}...); the file was altered or truncated: reinstall llmga or retrain"
+                    )
+        try:
+            model = GPT.load(folder)
+        except ValueError as exc:
+            raise LLMGAError(f"{exc}; retrain with `llmga train-lm` or reinstall llmga") from None
+        return cls(model, Vocab.load(folder), folder)
+
+    @property
+    def crosses(self) -> bool:
+        """Whether the model has a fingerprint adapter, i.e. was trained to cross (see :meth:`cross`)."""
+        return self.model.adapter is not None
 
     # ---------------------------------------------------------- sampling
     @torch.inference_mode()  # type: ignore[untyped-decorator]
@@ -105,13 +117,21 @@ class EmbeddedLM:
         seed: int,
         temperature: float = 1.0,
         max_new_tokens: int | None = None,
+        conditions: Sequence[np.ndarray | None] | None = None,
+        guidance: float = 0.0,
     ) -> list[list[int]]:
         """Sampled continuations (token ids, ``<eos>`` excluded) of ``<bos>``-led prompts, one batch.
 
         Prompts are aligned at their ends (left padding that no token
         attends to) and read in one forward pass; then every row gets one
         new token per cached step until all have written ``<eos>``, reached
-        ``max_new_tokens`` or the model's last position.
+        ``max_new_tokens`` or the model's last position. ``conditions``
+        (one per prompt: the Morgan bits to write towards, or None) needs a
+        model with a fingerprint adapter. ``guidance`` w > 0 samples with
+        classifier-free guidance: every row is also run without its
+        condition, and tokens are drawn from ``(1 + w) log p(x | bits) -
+        w log p(x)``, which strengthens what the condition changes (twice
+        the arithmetic).
         """
         self.calls += 1
         n = len(prompts)
@@ -130,16 +150,32 @@ class EmbeddedLM:
         for i, p in enumerate(prompts):
             ids[i, int(pads[i]) :] = torch.tensor(list(p), dtype=torch.long)
         generator = torch.Generator().manual_seed(int(seed))
-        cache = self.model.new_cache(n, longest + steps)
+        cond = None
+        if conditions is not None and any(c is not None for c in conditions):
+            bits = torch.zeros((n, self.model.cfg.n_cond))
+            for i, c in enumerate(conditions):
+                if c is not None:
+                    bits[i, torch.from_numpy(np.asarray(c, dtype=np.int64))] = 1.0
+            cond = self.model.condition(bits)
+        guided = cond is not None and guidance > 0
+        if guided:  # the batch twice: rows with their condition, then the same rows without
+            assert cond is not None
+            ids, pads, cond = torch.cat([ids, ids]), torch.cat([pads, pads]), torch.cat([cond, torch.zeros_like(cond)])
+        cache = self.model.new_cache(ids.shape[0], longest + steps)
         # Reading the prompts is most of the arithmetic: bfloat16 (as in training) where the CPU has it.
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=_bf16_ok()):
-            logits, cache = self.model(ids, cache, start=0, pads=pads)
+            logits, cache = self.model(ids, cache, start=0, pads=pads, cond=cond)
         out: list[list[int]] = [[] for _ in range(n)]
         rows = torch.arange(n)  # which prompt each row of the (shrinking) batch is
         room = limit - lengths  # new tokens each row may still write
         finished = torch.zeros(n, dtype=torch.bool)
         for step in range(steps):
-            last = logits[:, -1].float() / max(temperature, 1e-4)
+            last = logits[:, -1].float()
+            if guided:
+                m = len(rows)
+                given, plain = torch.log_softmax(last[:m], -1), torch.log_softmax(last[m:], -1)
+                last = given + guidance * (given - plain)
+            last = last / max(temperature, 1e-4)
             last[:, self._banned] = -math.inf
             drawn = torch.multinomial(torch.softmax(last, dim=-1), 1, generator=generator).squeeze(1)
             ended = drawn == self.vocab.eos
@@ -153,10 +189,14 @@ class EmbeddedLM:
             if int(finished.sum()) * 2 >= len(rows) and len(rows) > 4:
                 # Half the rows have finished: drop them from the batch (the cost of a step grows with it).
                 live = torch.nonzero(~finished).flatten()
-                cache = [(k[live], v[live]) for k, v in cache]
-                rows, room, pads, drawn, finished = rows[live], room[live], pads[live], drawn[live], finished[live]
+                both = torch.cat([live, live + len(rows)]) if guided else live
+                cache = [(k[both], v[both]) for k, v in cache]
+                cond = cond[both] if cond is not None else None
+                pads = pads[both]
+                rows, room, drawn, finished = rows[live], room[live], drawn[live], finished[live]
             # Finished rows still in the batch are fed on; what they write is never read.
-            logits, cache = self.model(drawn[:, None], cache, start=longest + step, pads=pads)
+            feed = torch.cat([drawn, drawn]) if guided else drawn
+            logits, cache = self.model(feed[:, None], cache, start=longest + step, pads=pads, cond=cond)
         return out
 
     def edit(
@@ -188,33 +228,62 @@ class EmbeddedLM:
         rng: np.random.Generator,
         *,
         temperature: float = 1.0,
+        share: tuple[float, float] = (0.35, 0.65),
+        from_prefix: bool = True,
+        guidance: float = 0.0,
     ) -> list[Edit]:
-        """One child per pair, written by the model given both parents.
+        """One child per pair, written by the model given both parents, in one batched call.
 
-        The prompt is ``<bos> A <sep> B <sep>`` (the canonical SELFIES of
-        each parent); the model was trained to write, after it, a molecule whose
-        two nearest neighbours are A and B (``llmga train-lm
-        --crossover-share``). ``Edit.kept`` counts the prompt tokens,
-        ``Edit.length`` both parents'.
+        A share ``s`` of A is drawn from ``share``. With ``from_prefix`` the
+        prompt is the first ``s`` of A's tokens (a random SELFIES, as in
+        :meth:`edit`) and the condition joins the Morgan bits of that prefix
+        with those of a connected region of B holding ``1 - s`` of B's atoms:
+        the model writes the rest of the child towards B. Without it the
+        child is written from ``<bos>``, given the bits of a region of A
+        (``s`` of its atoms) and of B (``1 - s``)
+        (:func:`~llmga.lm._condition.crossover_condition`). ``Edit.bits``
+        counts the condition's bits; ``guidance`` is passed to :meth:`complete`.
         """
         if not self.crosses:
             raise LLMGAError(
-                f"the model in {self.path or 'memory'} was trained without crossover examples; "
-                "retrain or fine-tune it with `llmga train-lm --crossover-share 0.3`"
+                f"the model in {self.path or 'memory'} has no fingerprint adapter (it was trained without "
+                "crossover examples); retrain or fine-tune it with `llmga train-lm --crossover-share 0.5`"
             )
+        from llmga.lm._condition import crossover_condition, region_bits
+
         prompts: list[list[int]] = []
+        conditions: list[np.ndarray] = []
         made: list[tuple[int, int] | None] = []
-        max_prompt = self.model.cfg.n_positions - 24
+        max_prompt = self.model.cfg.n_positions - 8
         for a, b in pairs:
-            toks_a, toks_b = selfies_tokens(a), selfies_tokens(b)  # canonical, as in training
-            ids_a = self.vocab.encode(toks_a) if toks_a else None
-            ids_b = self.vocab.encode(toks_b) if toks_b else None
-            if not ids_a or not ids_b or len(ids_a) + len(ids_b) + 3 >= max_prompt:
-                made.append(None)
-                continue
-            prompts.append([self.vocab.bos, *ids_a, self.vocab.sep, *ids_b, self.vocab.sep])
-            made.append((len(ids_a) + len(ids_b) + 2, len(ids_a) + len(ids_b)))
-        return self._complete_edits([a for a, _ in pairs], prompts, made, rng, temperature, tail_only=True)
+            s = float(rng.uniform(*share))
+            if from_prefix:
+                toks = random_selfies(a, rng)
+                ids = self.vocab.encode(toks) if toks else None
+                bits_b = region_bits(b, rng, 1.0 - s)
+                if not ids or len(ids) >= max_prompt or bits_b is None:
+                    made.append(None)
+                    continue
+                kept = min(len(ids) - 1, max(1, round(s * len(ids))))
+                head = _decode(self.vocab.decode(ids[:kept]))
+                bits_a = region_bits(head, rng, 1.0) if head else None
+                bits = np.union1d(bits_a, bits_b) if bits_a is not None else bits_b
+                prompts.append([self.vocab.bos, *ids[:kept]])
+                made.append((kept, len(ids)))
+            else:
+                joined = crossover_condition(a, b, rng, (s, s))
+                if joined is None:
+                    made.append(None)
+                    continue
+                bits = joined
+                prompts.append([self.vocab.bos])
+                made.append((0, 0))
+            conditions.append(bits)
+        edits = self._complete_edits(
+            [a for a, _ in pairs], prompts, made, rng, temperature, conditions=conditions, guidance=guidance
+        )
+        counts = iter(len(c) for c in conditions)
+        return [e if m is None else dataclasses.replace(e, bits=next(counts)) for e, m in zip(edits, made, strict=True)]
 
     def _complete_edits(
         self,
@@ -224,15 +293,20 @@ class EmbeddedLM:
         rng: np.random.Generator,
         temperature: float,
         *,
-        tail_only: bool = False,
+        conditions: Sequence[np.ndarray | None] | None = None,
+        guidance: float = 0.0,
     ) -> list[Edit]:
         """Complete ``prompts`` in one call; one Edit per parent (``made[i]`` None: no prompt for it).
 
-        The child is the prompt (after ``<bos>``) plus what the model wrote,
-        or with ``tail_only`` just what the model wrote.
+        The child is the prompt (after ``<bos>``) plus what the model wrote.
         """
         tails = self.complete(
-            prompts, seed=int(rng.integers(2**63)), temperature=temperature, max_new_tokens=_MAX_NEW_TOKENS
+            prompts,
+            seed=int(rng.integers(2**63)),
+            temperature=temperature,
+            max_new_tokens=_MAX_NEW_TOKENS,
+            conditions=conditions,
+            guidance=guidance,
         )
         done = iter(zip(prompts, tails, strict=True))
         edits: list[Edit] = []
@@ -241,7 +315,7 @@ class EmbeddedLM:
                 edits.append(Edit(None, parent, 0, 0))
                 continue
             prompt, tail = next(done)
-            text = self.vocab.decode(tail if tail_only else prompt[1:] + tail)
+            text = self.vocab.decode(prompt[1:] + tail)
             edits.append(Edit(_decode(text), parent, *item, written=len(tail)))
         return edits
 

@@ -4,8 +4,9 @@ When the best score has not improved for ``patience`` generations, the model
 takes ``steps`` optimiser steps on batches drawn from the ``top`` best
 molecules of the population (random SELFIES, so every part of them is
 learnt), so that its proposals drift toward what scores well; for a model
-that crosses, half of those rows teach it to write a good molecule from two
-of its nearest good neighbours. Regularised,
+that crosses, half of those rows are conditioned on the Morgan bits of a
+region of the molecule, as in training, so that its crossover children drift
+the same way. Regularised,
 because an unchecked fine-tune collapses validity and diversity: a low
 learning rate, half of each batch replayed from ZINC 250k, and an L2 anchor
 to the weights the run started with. A fine-tune is skipped when fine-tuning
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 
 from llmga.lm._embedded import EmbeddedLM
-from llmga.lm._train import Row, _batch, _loss, neighbour_lists
+from llmga.lm._train import _batch, _loss
 
 __all__ = ["FineTuneSettings", "OnlineFineTuner"]
 
@@ -41,7 +42,7 @@ class FineTuneSettings:
     replay: float = 0.5
     anchor: float = 1e-3
     max_share: float = 0.25
-    crossover: float = 0.5  # share of the best molecules' rows that are crossover examples (crossing models)
+    crossover: float = 0.5  # share of the best molecules' rows given a region's bits (crossing models)
 
 
 class OnlineFineTuner:
@@ -103,22 +104,18 @@ class OnlineFineTuner:
         n_replay = s.batch_size - n_top
         before = self._eval_loss(top, rng)
         usable_before = self._usable(top, rng)
-        # A crossing model also learns to write each good molecule from two of its nearest good neighbours.
-        near = neighbour_lists(top, 8) if self.lm.crosses and s.crossover > 0 and len(top) >= 3 else None
+        # A crossing model also learns to write the good molecules from the bits of a part of them.
+        n_cond = model.cfg.n_cond if self.lm.crosses and s.crossover > 0 else 0
         model.train()
         losses = []
         for _ in range(s.steps):
-            picked: list[Row] = [top[int(i)] for i in rng.integers(len(top), size=n_top)]
-            if near is not None:
-                for j in np.flatnonzero(rng.random(n_top) < s.crossover):
-                    child = int(rng.integers(len(top)))
-                    a, b = rng.choice(near[child], size=2, replace=False)
-                    picked[int(j)] = (top[int(a)], top[int(b)], top[child])
+            picked = [top[int(i)] for i in rng.integers(len(top), size=n_top)]
+            flags = (rng.random(n_top) < s.crossover).tolist() + [False] * n_replay
             picked += [self._replay[int(i)] for i in rng.integers(len(self._replay), size=n_replay)]
-            ids, starts, _ = _batch(picked, vocab, rng, model.cfg.n_positions)
+            ids, cond, _ = _batch(picked, vocab, rng, model.cfg.n_positions, flags, n_cond)
             if ids is None:
                 continue
-            loss = _loss(model, ids, vocab.pad, starts)
+            loss = _loss(model, ids, vocab.pad, cond)
             if s.anchor > 0:
                 drift = sum(((p - self.base[k]) ** 2).sum() for k, p in model.named_parameters())
                 loss = loss + s.anchor * drift

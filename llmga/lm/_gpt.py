@@ -6,13 +6,19 @@ Hugging Face GPT-2 folder (``config.json``, ``model.safetensors``,
 ``tokenizer.json``), so ``transformers`` loads it as ``GPT2LMHeadModel`` and
 ``transformers serve`` or vLLM can serve it. Inside llmga this module runs it
 instead: importing ``transformers`` alone takes longer than our whole load.
+
+A model trained for crossover also has a fingerprint adapter (``n_cond``
+input bits; :mod:`llmga.lm._condition`): vectors computed from a Morgan
+fingerprint and added to every token's residual stream before each block. Its weights live in
+``fingerprint_adapter.safetensors`` beside the GPT-2 weights, so the folder
+stays a plain GPT-2 for ``transformers`` (which runs it unconditioned).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["GPT", "GPTConfig"]
+__all__ = ["ADAPTER_FILE", "GPT", "GPTConfig"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,7 @@ class GPTConfig:
     n_layer: int = 4
     n_head: int = 8
     layer_norm_epsilon: float = 1e-5
+    n_cond: int = 0  # fingerprint bits the adapter reads (0: no adapter)
 
     def hf_config(self, *, bos: int, eos: int, pad: int) -> dict[str, Any]:
         """The ``config.json`` of the equivalent Hugging Face GPT-2."""
@@ -54,7 +61,8 @@ class GPTConfig:
     def from_hf(cls, data: dict[str, Any]) -> GPTConfig:
         if data.get("model_type") != "gpt2":
             raise ValueError(f"not a GPT-2 configuration (model_type {data.get('model_type')!r})")
-        return cls(**{k: data[k] for k in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head")})
+        sizes = {k: data[k] for k in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head")}
+        return cls(**sizes, n_cond=int(data.get("n_cond", 0)))
 
 
 class _Conv1D(nn.Module):
@@ -145,7 +153,35 @@ class _Transformer(nn.Module):
         nn.init.normal_(self.wpe.weight, std=0.01)
 
 
+class _FingerprintAdapter(nn.Module):
+    """Fingerprint bits [batch, n_cond] -> offsets [batch, n_layer, n_embd], one added before each block.
+
+    A hidden layer (layer-normalised, so regions of any size give inputs of
+    one scale) feeds one projection per block: every layer reads the
+    condition directly. The projections start at zero, so a freshly added
+    adapter leaves the model exactly as it was; an all-zero fingerprint
+    gives zero offsets (no condition).
+    """
+
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.n_layer = cfg.n_layer
+        self.fc = nn.Linear(cfg.n_cond, cfg.n_embd)
+        self.ln = nn.LayerNorm(cfg.n_embd, eps=cfg.layer_norm_epsilon)
+        self.proj = nn.Linear(cfg.n_embd, cfg.n_layer * cfg.n_embd)
+        nn.init.normal_(self.fc.weight, std=0.05)
+        nn.init.zeros_(self.fc.bias)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, bits: torch.Tensor) -> torch.Tensor:
+        given = (bits.sum(dim=-1, keepdim=True) > 0).to(bits.dtype)
+        out = self.proj(F.gelu(self.ln(self.fc(bits)))) * given
+        return out.view(bits.shape[0], self.n_layer, -1)
+
+
 Cache = list[tuple[torch.Tensor, torch.Tensor]]
+ADAPTER_FILE = "fingerprint_adapter.safetensors"
 
 
 class GPT(nn.Module):
@@ -155,6 +191,7 @@ class GPT(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.transformer = _Transformer(cfg)
+        self.adapter = _FingerprintAdapter(cfg) if cfg.n_cond else None
         # GPT-2's residual projections start smaller, scaled by depth.
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):
@@ -166,6 +203,7 @@ class GPT(nn.Module):
         cache: Cache | None = None,
         start: int = 0,
         pads: torch.Tensor | None = None,
+        cond: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, Cache]:
         """Logits for ``ids`` ([batch, time]) at slots ``start...``, and the cache.
 
@@ -174,7 +212,9 @@ class GPT(nn.Module):
         ``pads`` (with a cache; [batch] ints) says how many slots at the start
         of each row are left padding: a row's positions count from its first
         real token and no query attends to its pads, so prompts of different
-        lengths, aligned at their ends, are read in one pass.
+        lengths, aligned at their ends, are read in one pass. ``cond``
+        ([batch, n_layer, n_embd], from :meth:`condition`) is added to each
+        row's residual stream before each block.
         """
         t = ids.shape[1]
         positions = torch.arange(start, start + t, device=ids.device)
@@ -193,10 +233,24 @@ class GPT(nn.Module):
             x = self.transformer.wte(ids) + self.transformer.wpe(positions)
         new: Cache = []
         for i, block in enumerate(self.transformer.h):
+            if cond is not None:
+                x = x + cond[:, i, None, :].to(x.dtype)
             x, kv = block(x, cache[i] if cache is not None else None, start, mask)
             new.append(kv)
         x = self.transformer.ln_f(x)
         return x @ self.transformer.wte.weight.T, new
+
+    def condition(self, bits: torch.Tensor) -> torch.Tensor:
+        """The residual offsets [batch, n_layer, n_embd] for fingerprints ``bits`` [batch, n_cond] (0/1)."""
+        if self.adapter is None:
+            raise ValueError("this model has no fingerprint adapter (it was not trained for crossover)")
+        out: torch.Tensor = self.adapter(bits.to(self.adapter.fc.weight.dtype))
+        return out
+
+    def add_adapter(self, n_cond: int) -> None:
+        """Give the model a fresh fingerprint adapter (it changes nothing until trained)."""
+        self.cfg = replace(self.cfg, n_cond=n_cond)
+        self.adapter = _FingerprintAdapter(self.cfg).to(self.transformer.wte.weight.dtype)
 
     def new_cache(self, batch: int, length: int, dtype: torch.dtype = torch.float32) -> Cache:
         """Empty key/value buffers for ``batch`` sequences of up to ``length`` positions."""
@@ -213,8 +267,14 @@ class GPT(nn.Module):
         from safetensors.torch import save_file
 
         path.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().to(torch.float16).contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(path / "model.safetensors"), metadata={"format": "pt"})
+        state = {k: v.detach().cpu().to(torch.float16).contiguous() for k, v in self.state_dict().items()}
+        gpt2 = {k: v for k, v in state.items() if not k.startswith("adapter.")}
+        save_file(gpt2, str(path / "model.safetensors"), metadata={"format": "pt"})
+        adapter = {k.removeprefix("adapter."): v for k, v in state.items() if k.startswith("adapter.")}
+        if adapter:
+            save_file(adapter, str(path / ADAPTER_FILE), metadata={"format": "pt"})
+        else:
+            (path / ADAPTER_FILE).unlink(missing_ok=True)
         config = self.cfg.hf_config(bos=bos, eos=eos, pad=pad)
         (path / "config.json").write_text(json.dumps(config, indent=1) + "\n")
 
@@ -226,6 +286,10 @@ class GPT(nn.Module):
         model = cls(cfg)
         state = load_file(str(path / "model.safetensors"))
         state.pop("lm_head.weight", None)  # tied to the input embeddings
+        if cfg.n_cond:
+            if not (path / ADAPTER_FILE).is_file():
+                raise ValueError(f"{path}: config.json has n_cond={cfg.n_cond} but {ADAPTER_FILE} is missing")
+            state |= {f"adapter.{k}": v for k, v in load_file(str(path / ADAPTER_FILE)).items()}
         missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
         if missing or unexpected:
             raise ValueError(f"{path}: weights do not fit a GPT-2 (missing {missing[:3]}, unexpected {unexpected[:3]})")

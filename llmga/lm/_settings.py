@@ -28,12 +28,14 @@ class TrainSettings:
     n_head: int = _opt(8, "attention heads (new models only)")
     n_positions: int = _opt(256, "longest token sequence (new models only)")
     crossover_share: float = _opt(
-        0.0, "share of training rows that teach crossover: two near neighbours of a molecule, then the molecule"
+        0.0,
+        "share of training rows that teach crossover: the molecule is written given the Morgan bits of a region "
+        "of it (adds a fingerprint adapter to the model)",
     )
-    pair_pool: int = _opt(30000, "molecules searched for crossover neighbours (a random subset of the data)")
-    pair_neighbours: int = _opt(16, "a crossover example's parents are two of the child's this many nearest")
+    adapter_lr_scale: float = _opt(5.0, "the fingerprint adapter learns at this multiple of --lr")
     holdout: float = _opt(0.01, "share of molecules held out for the validation loss")
     threads: int = _opt(0, "torch threads (0: all available cores)")
+    device: str = _opt("cpu", "where to train: cpu, cuda, cuda:N or auto (a GPU when there is one)")
     checkpoint_minutes: float = _opt(5.0, "write checkpoint.pt this often; a rerun resumes from it")
     eval_every: int = _opt(500, "steps between held-out evaluations")
     quality_samples: int = _opt(1000, "unconditional samples drawn at the end to measure validity and novelty")
@@ -51,7 +53,7 @@ class TrainSettings:
             raise LLMGAError(f"--batch-size {self.batch_size}: use at least 2")
         if not 0 <= self.crossover_share <= 1:
             raise LLMGAError(f"--crossover-share {self.crossover_share}: give a share between 0 and 1")
-        if self.pair_neighbours < 2:
-            raise LLMGAError(f"--pair-neighbours {self.pair_neighbours}: use at least 2")
+        if self.adapter_lr_scale <= 0:
+            raise LLMGAError(f"--adapter-lr-scale {self.adapter_lr_scale}: give a positive multiple")
         if self.n_embd % self.n_head:
             raise LLMGAError(f"--n-embd {self.n_embd} must be a multiple of --n-head {self.n_head}")

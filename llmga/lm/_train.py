@@ -28,7 +28,8 @@ from torch.nn import functional as F
 
 from llmga.errors import LLMGAError
 from llmga.executors import available_cores
-from llmga.lm._gpt import GPT, GPTConfig
+from llmga.lm._condition import CONDITION_BITS, region_bits
+from llmga.lm._gpt import ADAPTER_FILE, GPT, GPTConfig
 from llmga.lm._settings import TrainSettings
 from llmga.lm._vocab import Vocab, random_selfies, selfies_tokens
 
@@ -78,121 +79,92 @@ def _split(smiles: list[str], holdout: float, seed: int) -> tuple[list[str], lis
     return train, held
 
 
-Row = str | tuple[str, str, str]  # a molecule, or a crossover triple (parent, parent, child)
-
-
 def _batch(
-    rows: Sequence[Row], vocab: Vocab, rng: np.random.Generator, max_len: int
-) -> tuple[torch.Tensor | None, torch.Tensor, int]:
-    """Token ids [batch, time] (padded), where each row's loss starts, and how many rows were skipped.
+    rows: Sequence[str],
+    vocab: Vocab,
+    rng: np.random.Generator,
+    max_len: int,
+    conditioned: Sequence[bool] | None = None,
+    n_cond: int = 0,
+    region: tuple[float, float] = (0.3, 1.15),
+) -> tuple[torch.Tensor | None, torch.Tensor | None, int]:
+    """Token ids [batch, time] (padded), fingerprint conditions [batch, n_cond], rows skipped.
 
     A molecule becomes ``<bos> SELFIES <eos>`` with a random SELFIES (random
-    atom order; loss on every token). A triple ``(a, b, c)`` becomes
-    ``<bos> A <sep> B <sep> C <eos>`` with canonical SELFIES, so that shared
-    substructures read alike in parents and child and the model can copy
-    them, with the loss on ``C <eos>`` only: the model learns to write a
-    child given both parents.
+    atom order; loss on every token). Rows flagged in ``conditioned`` also
+    get the Morgan bits of a random connected region of the molecule (a
+    share of its atoms drawn from ``region``, capped at 1, so that about one
+    row in six sees the whole fingerprint; :func:`region_bits`), the others
+    an all-zero condition; without ``n_cond`` there are no conditions.
     """
     seqs: list[list[int]] = []
-    starts: list[int] = []
+    conds: list[np.ndarray | None] = []
     skipped = 0
-    for row in rows:
-        parts = [row] if isinstance(row, str) else list(row)
-        encoded = []
-        for smiles in parts:
-            toks = random_selfies(smiles, rng) if len(parts) == 1 else selfies_tokens(smiles)
-            ids = vocab.encode(toks) if toks else None
-            if ids is None:
-                break
-            encoded.append(ids)
-        if len(encoded) != len(parts):
+    for i, smiles in enumerate(rows):
+        toks = random_selfies(smiles, rng)
+        ids = vocab.encode(toks) if toks else None
+        if ids is None or len(ids) + 2 > max_len:
             skipped += 1
             continue
-        seq = [vocab.bos]
-        for ids in encoded[:-1]:
-            seq += [*ids, vocab.sep]
-        start = len(seq) - 1  # targets before this index are the prompt: no loss
-        seq += [*encoded[-1], vocab.eos]
-        if len(seq) > max_len:
-            skipped += 1
-            continue
-        seqs.append(seq)
-        starts.append(start if len(parts) > 1 else 0)
+        bits = None
+        if n_cond and conditioned is not None and conditioned[i]:
+            bits = region_bits(smiles, rng, float(min(1.0, rng.uniform(*region))))
+        seqs.append([vocab.bos, *ids, vocab.eos])
+        conds.append(bits)
     if not seqs:
-        return None, torch.zeros(0, dtype=torch.long), skipped
+        return None, None, skipped
     width = max(len(r) for r in seqs)
     out = torch.full((len(seqs), width), vocab.pad, dtype=torch.long)
     for i, r in enumerate(seqs):
         out[i, : len(r)] = torch.tensor(r)
-    return out, torch.tensor(starts, dtype=torch.long), skipped
+    cond = None
+    if n_cond:
+        cond = torch.zeros((len(seqs), n_cond))
+        for i, bits in enumerate(conds):
+            if bits is not None:
+                cond[i, torch.from_numpy(bits)] = 1.0
+    return out, cond, skipped
 
 
-def _loss_sum(model: GPT, ids: torch.Tensor, pad: int, starts: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
-    """Summed next-token loss over the tokens that count (not pads, not before ``starts``), and their number."""
-    logits, _ = model(ids[:, :-1])
-    target = ids[:, 1:].masked_fill(ids[:, 1:] == pad, -100)
-    if starts is not None and bool((starts > 0).any()):
-        position = torch.arange(target.shape[1])[None, :]
-        target = target.masked_fill(position < starts[:, None], -100)
-    flat = target.reshape(-1)
+def _loss_sum(model: GPT, ids: torch.Tensor, pad: int, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, int]:
+    """Summed next-token loss over the tokens that are not pads, and their number (on the model's device)."""
+    device = model.transformer.wte.weight.device
+    ids = ids.to(device)
+    offsets = model.condition(cond.to(device)) if cond is not None else None
+    logits, _ = model(ids[:, :-1], cond=offsets)
+    flat = ids[:, 1:].masked_fill(ids[:, 1:] == pad, -100).reshape(-1)
     total = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), flat, ignore_index=-100, reduction="sum")
     return total, int((flat != -100).sum())
 
 
-def _loss(model: GPT, ids: torch.Tensor, pad: int, starts: torch.Tensor | None = None) -> torch.Tensor:
+def _loss(model: GPT, ids: torch.Tensor, pad: int, cond: torch.Tensor | None = None) -> torch.Tensor:
     """Mean next-token loss (see :func:`_loss_sum`)."""
-    total, count = _loss_sum(model, ids, pad, starts)
+    total, count = _loss_sum(model, ids, pad, cond)
     return total / max(count, 1)
 
 
-def neighbour_lists(smiles: Sequence[str], k: int) -> np.ndarray:
-    """Indices [n, k] of each molecule's ``k`` most similar others in ``smiles`` (Morgan r2 Tanimoto).
-
-    Unparsable molecules get their own index (never used as a neighbour).
-    """
-    from rdkit import DataStructs
-
-    from llmga.chem import morgan
-
-    empty = DataStructs.ExplicitBitVect(2048)
-    fps = [fp if (fp := morgan(s)) is not None else empty for s in smiles]
-    k = min(k, len(smiles) - 1)
-    out = np.zeros((len(smiles), max(k, 0)), dtype=np.int64)
-    for i, fp in enumerate(fps):
-        sims = np.asarray(DataStructs.BulkTanimotoSimilarity(fp, fps))
-        sims[i] = -1.0
-        top = np.argpartition(-sims, k - 1)[:k] if k > 0 else np.zeros(0, dtype=np.int64)
-        out[i] = top[np.argsort(-sims[top], kind="stable")]
-    return out
-
-
-class _Triples:
-    """Crossover examples from near neighbours: a child and two of its ``k`` most similar molecules."""
-
-    def __init__(self, smiles: Sequence[str], rng: np.random.Generator, pool: int, k: int) -> None:
-        picked = rng.choice(len(smiles), size=min(pool, len(smiles)), replace=False)
-        self.smiles = [smiles[int(i)] for i in np.sort(picked)]
-        self.neighbours = neighbour_lists(self.smiles, k) if len(self.smiles) > 2 else None
-
-    def draw(self, rng: np.random.Generator) -> tuple[str, str, str] | None:
-        if self.neighbours is None:
-            return None
-        child = int(rng.integers(len(self.smiles)))
-        a, b = rng.choice(self.neighbours[child], size=2, replace=False)
-        return self.smiles[int(a)], self.smiles[int(b)], self.smiles[child]
-
-
-def _heldout_loss(model: GPT, held: Sequence[str], vocab: Vocab, max_len: int, limit: int = 2000) -> float:
-    rng = np.random.default_rng(12345)  # a fixed set of random SMILES for every evaluation
+def _heldout_loss(
+    model: GPT,
+    held: Sequence[str],
+    vocab: Vocab,
+    max_len: int,
+    limit: int = 2000,
+    region: float | None = None,
+) -> float:
+    """Mean token loss on held-out molecules; with ``region``, given the bits of that share of each one."""
+    rng = np.random.default_rng(12345)  # a fixed set of random SMILES (and regions) for every evaluation
     model.eval()
     total, count = 0.0, 0
     with torch.no_grad():
         for i in range(0, min(limit, len(held)), 256):
-            ids, _, _ = _batch(held[i : i + 256], vocab, rng, max_len)
+            rows = held[i : i + 256]
+            flags = [region is not None] * len(rows)
+            n_cond = model.cfg.n_cond if region is not None else 0
+            ids, cond, _ = _batch(rows, vocab, rng, max_len, flags, n_cond, (region or 1.0, region or 1.0))
             if ids is None:
                 continue
             n = int((ids[:, 1:] != vocab.pad).sum())
-            total += float(_loss(model, ids, vocab.pad)) * n
+            total += float(_loss(model, ids, vocab.pad, cond)) * n
             count += n
     model.train()
     return total / count if count else math.nan
@@ -205,6 +177,18 @@ def _vocab_for(smiles: Sequence[str]) -> Vocab:
         if toks:
             seen.update(toks)
     return Vocab.from_tokens(seen)
+
+
+def _device(name: str) -> torch.device:
+    """The torch device for ``--device`` (``auto``: a CUDA GPU when there is one, else the CPU)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise LLMGAError(f"--device {name}: torch sees no CUDA GPU here; use --device cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise LLMGAError(f"--device {name}: not a torch device; use cpu, cuda, cuda:N or auto") from None
 
 
 def resolve_model_dir(init: str) -> Path:
@@ -258,10 +242,21 @@ def train_lm(
         )
         model = GPT(cfg).train()
         lr = settings.lr if settings.lr is not None else 1e-3
+    if settings.crossover_share > 0 and model.adapter is None:
+        model.add_adapter(CONDITION_BITS)
+        model.train()
+    device = _device(settings.device)
+    model.to(device)
+    n_cond = model.cfg.n_cond if settings.crossover_share > 0 else 0
     max_len = model.cfg.n_positions
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    other = [p for n, p in model.named_parameters() if p.dim() < 2]
-    optim = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}], lr=lr)
+    # The adapter (new, and small) learns at adapter_lr_scale times the rate of the rest.
+    groups: list[dict[str, Any]] = []
+    for adapter in (False, True):
+        named = [(n, p) for n, p in model.named_parameters() if n.startswith("adapter.") == adapter]
+        scale = settings.adapter_lr_scale if adapter else 1.0
+        groups.append({"params": [p for n, p in named if p.dim() >= 2], "weight_decay": 0.1, "scale": scale})
+        groups.append({"params": [p for n, p in named if p.dim() < 2], "weight_decay": 0.0, "scale": scale})
+    optim = torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
     total_steps = settings.steps
 
     def lr_at(step: int) -> float:
@@ -272,19 +267,13 @@ def train_lm(
         frac = min(1.0, (step - settings.warmup) / max(1, total_steps - settings.warmup))
         return lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
-    triples = None
-    if settings.crossover_share > 0:
-        triples = _Triples(
-            train, np.random.default_rng(settings.seed + 1), settings.pair_pool, settings.pair_neighbours
-        )
-
     # Resume from a checkpoint written by an earlier run with the same settings.
     step, position, order, skipped, tokens, losses = 0, 0, rng.permutation(len(train)), 0, 0, []
     elapsed_before = 0.0
     ckpt = out / "checkpoint.pt"
-    key = json.dumps(asdict(replace(settings, minutes=None, steps=None, threads=0)), sort_keys=True)
+    key = json.dumps(asdict(replace(settings, minutes=None, steps=None, threads=0, device="")), sort_keys=True)
     if ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+        state = torch.load(ckpt, weights_only=False, map_location=device)
         if state.get("key") == key:
             model.load_state_dict(state["model"])
             optim.load_state_dict(state["optim"])
@@ -297,7 +286,7 @@ def train_lm(
     started = time.perf_counter()
     last_ckpt = started
     heldout = math.nan
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16)
 
     def save_checkpoint() -> None:
         state = {
@@ -325,36 +314,20 @@ def train_lm(
             break
         if position + settings.batch_size > len(order):
             order, position = rng.permutation(len(train)), 0
-        picked: list[Row] = [train[int(i)] for i in order[position : position + settings.batch_size]]
+        picked = [train[int(i)] for i in order[position : position + settings.batch_size]]
         position += settings.batch_size
-        if triples is not None:
-            # A share of the rows become crossover examples (the molecule order is unchanged).
-            for j in np.flatnonzero(rng.random(len(picked)) < settings.crossover_share):
-                picked[int(j)] = triples.draw(rng) or picked[int(j)]
-        # Molecules and (three times longer) crossover rows go in separate passes, so that short rows are
-        # not padded to the long ones; the step's loss is the mean over all its counted tokens.
-        singles = [r for r in picked if isinstance(r, str)]
-        cross_rows = [r for r in picked if not isinstance(r, str)]
-        batches = []
-        for rows in (singles, cross_rows):
-            ids, starts, miss = _batch(rows, vocab, rng, max_len) if rows else (None, None, 0)
-            skipped += miss
-            if ids is not None:
-                batches.append((ids, starts))
-        if not batches:
+        # A share of the rows are conditioned on the fingerprint of a region of their molecule.
+        flags = (rng.random(len(picked)) < settings.crossover_share).tolist() if n_cond else None
+        ids, cond, miss = _batch(picked, vocab, rng, max_len, flags, n_cond)
+        skipped += miss
+        if ids is None:
             continue
         for group in optim.param_groups:
-            group["lr"] = lr_at(step)
+            group["lr"] = lr_at(step) * group["scale"]
         optim.zero_grad(set_to_none=True)
-        counted = 0
-        summed = []
-        for ids, starts in batches:
-            with autocast:
-                total, count = _loss_sum(model, ids, vocab.pad, starts)
-            summed.append(total)
-            counted += count
-            tokens += int((ids != vocab.pad).sum())
-        loss = torch.stack(summed).sum() / max(counted, 1)
+        with autocast:
+            loss = _loss(model, ids, vocab.pad, cond)
+        tokens += int((ids != vocab.pad).sum())
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optim.step()
@@ -362,8 +335,11 @@ def train_lm(
         losses.append(round(float(loss.detach()), 4))
         if step % settings.eval_every == 0:
             heldout = _heldout_loss(model, held, vocab, max_len) if held else math.nan
+            row = {"step": step, "loss": float(np.mean(losses[-100:])), "heldout": heldout, "seconds": seconds}
+            if n_cond and held:
+                row["heldout_given_bits"] = _heldout_loss(model, held, vocab, max_len, limit=1000, region=1.0)
             if progress is not None:
-                progress({"step": step, "loss": float(np.mean(losses[-100:])), "heldout": heldout, "seconds": seconds})
+                progress(row)
         if time.perf_counter() - last_ckpt > settings.checkpoint_minutes * 60:
             save_checkpoint()
             last_ckpt = time.perf_counter()
@@ -371,13 +347,18 @@ def train_lm(
     seconds = elapsed_before + time.perf_counter() - started
     model.eval()
     heldout = _heldout_loss(model, held, vocab, max_len) if held else math.nan
+    model.cpu()
     model.save(out, bos=vocab.bos, eos=vocab.eos, pad=vocab.pad)
     vocab.save(out, max_length=max_len)
     from llmga.lm._embedded import EmbeddedLM
 
-    crosses = settings.crossover_share > 0 or bool(init_card and init_card.get("crossover"))
+    crosses = model.adapter is not None
+    conditioned_loss: dict[str, float] = {}
+    if crosses and held:
+        # The adapter's acceptance check: the bits of a molecule should make it far more predictable.
+        for share in (1.0, 0.5):
+            conditioned_loss[f"region_{share}"] = _heldout_loss(model, held, vocab, max_len, region=share)
     lm = EmbeddedLM.load(out, verify=False)
-    lm.crosses = crosses
     quality = lm.sample_quality(n=settings.quality_samples, seed=settings.seed, reference=set(train))
     cross_quality: dict[str, float] = {}
     if crosses and len(held) >= 2:
@@ -414,12 +395,16 @@ def train_lm(
         "tokens_per_s": report.tokens_per_s,
         "train_loss_last100": report.train_loss,
         "heldout_loss": heldout,
+        "heldout_loss_given_bits": conditioned_loss,
         "loss_every_100_steps": [float(np.mean(losses[i : i + 100])) for i in range(0, len(losses), 100)],
         "skipped_molecules": skipped,
         "sample_quality": quality,
         "crossover": crosses,
         "cross_quality_random_heldout_pairs": cross_quality,
         "weights_sha256": hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest(),
+        "adapter_sha256": (
+            hashlib.sha256((out / ADAPTER_FILE).read_bytes()).hexdigest() if (out / ADAPTER_FILE).is_file() else None
+        ),
         "versions": {"torch": torch.__version__, "python": platform.python_version()},
         "init_model_card": init_card,
     }

@@ -228,14 +228,15 @@ class LMMutation(LMOperator):
 class LMCrossover(LMOperator):
     """The embedded model writes a child given both parents (one child per pair).
 
-    The prompt is ``<bos> A <sep> B <sep>``; the model learned to write a
-    molecule of which A and B are near neighbours (see
-    :meth:`llmga.lm.EmbeddedLM.cross`). ``keep`` does not apply.
+    The prompt is a prefix of a random SELFIES of A; the model, conditioned
+    on the Morgan bits of that prefix and of a region of B, writes the rest
+    (see :meth:`llmga.lm.EmbeddedLM.cross`). ``keep`` does not apply: A's
+    share is drawn from 0.35-0.65 and B's region is the rest's share of B.
     """
 
     name = "lm_crossover"
     arity = 2
-    template = "selfies-pair A <sep> B <sep>"
+    template = "selfies-prefix of A + Morgan bits of that prefix and a region of B"
 
     def _default_fallback(self) -> Operator:
         return GraphCrossover(self.filter.size_mean, self.filter.size_std)

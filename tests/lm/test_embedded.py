@@ -68,7 +68,7 @@ def test_a_prompt_completed_in_a_batch_of_other_lengths_equals_it_completed_alon
         assert 0 < len(tail) <= 30 and lm.vocab.eos not in tail
 
 
-def test_conditioned_crossover_writes_one_child_per_pair_from_a_pair_prompt(tiny_lm_dir):
+def test_crossover_writes_one_child_per_pair_from_both_parents_bits_in_one_call(tiny_lm_dir):
     lm = EmbeddedLM.load(tiny_lm_dir)
     assert lm.crosses
     pairs = [(a, b) for a in PARENTS for b in PARENTS if a != b]
@@ -77,5 +77,41 @@ def test_conditioned_crossover_writes_one_child_per_pair_from_a_pair_prompt(tiny
     made = [e for e in edits if e.smiles]
     assert len(made) >= 10
     for e, (a, _) in zip(edits, pairs, strict=True):
-        assert e.parent == a and e.kept == e.length + 2  # both parents' tokens and two <sep>
+        assert e.parent == a and e.bits > 10  # given bits of both parents
+        assert 0.3 <= e.kept / e.length <= 0.7  # a prefix of A's SELFIES, the rest written by the model
     assert [e.smiles for e in lm.cross(pairs, np.random.default_rng(0))] == [e.smiles for e in edits]
+    from_bos = lm.cross(pairs, np.random.default_rng(0), from_prefix=False)
+    assert all(e.kept == 0 and e.bits > 10 for e in from_bos) and lm.calls == 3
+    assert sum(1 for e in from_bos if e.smiles) >= 10
+
+
+def test_the_condition_changes_what_the_model_writes(tiny_lm_dir):
+    lm = EmbeddedLM.load(tiny_lm_dir)
+    prompts = [[lm.vocab.bos]] * 4
+    from llmga.lm._condition import region_bits
+
+    bits = [region_bits(p, np.random.default_rng(0), 1.0) for p in PARENTS]
+    plain = lm.complete(prompts, seed=3)
+    given = lm.complete(prompts, seed=3, conditions=bits)
+    assert plain != given
+    assert lm.complete(prompts, seed=3, conditions=[None] * 4) == plain  # no condition: the plain model
+
+
+def test_guidance_strengthens_the_condition_and_is_a_no_op_for_an_untrained_adapter(tiny_lm_dir):
+    import torch
+
+    from llmga.lm._condition import region_bits
+
+    lm = EmbeddedLM.load(tiny_lm_dir)
+    prompts = [[lm.vocab.bos]] * 4
+    bits = [region_bits(p, np.random.default_rng(0), 1.0) for p in PARENTS]
+    given = lm.complete(prompts, seed=3, conditions=bits)
+    guided = lm.complete(prompts, seed=3, conditions=bits, guidance=3.0)
+    assert guided != given and all(guided)
+    assert lm.complete(prompts, seed=3, conditions=bits, guidance=3.0) == guided  # seeded
+    # With the adapter's output at zero, conditioned and plain logits agree: guidance changes nothing.
+    with torch.no_grad():
+        lm.model.adapter.proj.weight.zero_()
+        lm.model.adapter.proj.bias.zero_()
+    plain = lm.complete(prompts, seed=3)
+    assert lm.complete(prompts, seed=3, conditions=bits, guidance=3.0) == plain

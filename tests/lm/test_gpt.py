@@ -65,3 +65,45 @@ def test_the_hf_backend_loads_a_trained_model_folder_and_writes_selfies(tiny_lm_
     for text in completion.texts:
         assert text == "" or text.startswith("[")  # SELFIES tokens, no special tokens
         assert canonical(sf.decoder("[C][C][O]" + text)) is not None
+
+
+def test_a_new_adapter_changes_nothing_until_trained_and_then_conditions_each_row():
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=20, n_positions=32, n_embd=16, n_layer=2, n_head=2)).eval()
+    ids = torch.randint(1, 20, (2, 6))
+    bits = torch.zeros(2, 64)
+    bits[0, [3, 9, 40]] = 1.0
+    with torch.no_grad():
+        plain, _ = model(ids)
+        model.add_adapter(64)
+        assert model.cfg.n_cond == 64
+        fresh, _ = model(ids, cond=model.condition(bits))
+        torch.testing.assert_close(fresh, plain)  # the output layer starts at zero
+        torch.nn.init.normal_(model.adapter.proj.weight, std=0.5)
+        given, _ = model(ids, cond=model.condition(bits))
+    assert not torch.allclose(given[0], plain[0])  # row 0 has a condition
+    torch.testing.assert_close(given[1], plain[1])  # row 1's all-zero fingerprint is no condition
+
+
+def test_the_adapter_is_saved_beside_the_gpt2_weights_and_loaded_back(tmp_path):
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=20, n_positions=32, n_embd=16, n_layer=1, n_head=2, n_cond=64)).eval()
+    torch.nn.init.normal_(model.adapter.proj.weight, std=0.5)
+    model.save(tmp_path, bos=1, eos=2, pad=0)
+    from safetensors.torch import load_file
+
+    assert not any(k.startswith("adapter") for k in load_file(str(tmp_path / "model.safetensors")))
+    back = GPT.load(tmp_path)
+    bits = torch.zeros(1, 64)
+    bits[0, 5] = 1.0
+    ids = torch.tensor([[1, 4, 7]])
+    rounded = model.half().float()  # the file holds float16 weights
+    with torch.no_grad():
+        got, _ = back(ids, cond=back.condition(bits))
+        expected, _ = rounded(ids, cond=rounded.condition(bits))
+    torch.testing.assert_close(got, expected)
+    (tmp_path / "fingerprint_adapter.safetensors").unlink()
+    import pytest
+
+    with pytest.raises(ValueError, match=r"fingerprint_adapter\.safetensors is missing"):
+        GPT.load(tmp_path)

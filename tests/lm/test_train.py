@@ -81,6 +81,13 @@ def test_bad_settings_name_the_flag(tmp_path):
         train_lm(TrainSettings(out=str(tmp_path)))
     with pytest.raises(LLMGAError, match="--init nowhere"):
         train_lm(_settings(tmp_path, "x", init="nowhere"))
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(LLMGAError, match="--device cuda: torch sees no CUDA GPU here; use --device cpu"):
+            train_lm(_settings(tmp_path, "x", device="cuda"))
+    with pytest.raises(LLMGAError, match="--device tpu9: not a torch device"):
+        train_lm(_settings(tmp_path, "x", device="tpu9"))
 
 
 def test_train_lm_command_writes_a_loadable_model(tmp_path, capsys):
@@ -98,67 +105,50 @@ def test_train_lm_command_writes_a_loadable_model(tmp_path, capsys):
     assert "--steps N or --minutes M" in capsys.readouterr().err
 
 
-def test_a_crossover_row_is_both_parents_then_the_child_with_loss_on_the_child_only():
+def test_conditioned_rows_carry_the_bits_of_a_region_of_their_own_molecule():
     import numpy as np
-    import torch
 
-    from llmga.lm._gpt import GPT, GPTConfig
-    from llmga.lm._train import _batch, _loss, _loss_sum
+    from llmga.chem import morgan
+    from llmga.lm._train import _batch
     from llmga.lm._vocab import Vocab, selfies_tokens
 
-    mols = ["CCO", "c1ccccc1O", "CC(=O)N"]
+    mols = ["CCO", "c1ccccc1OCC(=O)N", "CC(=O)Nc1ccc(O)cc1"]
     vocab = Vocab.from_tokens({t for m in mols for t in selfies_tokens(m)})
-    ids, starts, skipped = _batch(["CCO", tuple(mols)], vocab, np.random.default_rng(0), 64)
-    assert skipped == 0 and starts.tolist()[0] == 0
-    row = ids[1].tolist()
-    seps = [i for i, t in enumerate(row) if t == vocab.sep]
-    assert row[0] == vocab.bos and len(seps) == 2 and starts.tolist()[1] == seps[1]
-    # The child is written after the second <sep> and ends with <eos>.
-    child = row[seps[1] + 1 : row.index(vocab.eos)]
-    assert vocab.decode(child) and len(child) == len(selfies_tokens("CC(=O)N"))
-    # The loss of a crossover row counts the child's tokens and <eos> only.
-    torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=len(vocab), n_positions=64, n_embd=16, n_layer=1, n_head=2))
-    with torch.no_grad():
-        masked = _loss(model, ids[1:], vocab.pad, starts[1:])
-        plain = _loss(model, ids[1:], vocab.pad)
-        logits, _ = model(ids[1:, :-1])
-    logp = torch.log_softmax(logits[0].float(), -1)
-    by_hand = -torch.stack([logp[j, row[j + 1]] for j in range(seps[1], row.index(vocab.eos))]).mean()
-    assert float(masked) == pytest.approx(float(by_hand), rel=1e-5)
-    assert float(plain) != float(masked)
-    _, counted = _loss_sum(model, ids[1:], vocab.pad, starts[1:])
-    assert counted == len(child) + 1  # the child's tokens and <eos>
+    ids, cond, skipped = _batch(mols, vocab, np.random.default_rng(0), 64, [False, True, True], 2048)
+    assert skipped == 0 and ids.shape[0] == 3 and cond.shape == (3, 2048)
+    assert cond[0].sum() == 0  # not conditioned: an all-zero fingerprint
+    for i in (1, 2):
+        bits = set(np.flatnonzero(cond[i].numpy()).tolist())
+        assert bits and bits <= set(morgan(mols[i]).GetOnBits())  # a part of the molecule's own bits
+    # Without n_cond there is no condition at all, and the rows are the same tokens' worth.
+    plain, none, _ = _batch(mols, vocab, np.random.default_rng(0), 64)
+    assert none is None and plain.shape[0] == 3
 
 
-def test_neighbour_lists_put_the_most_similar_molecule_first():
-    from llmga.lm._train import neighbour_lists
-
-    mols = ["CCCCCCO", "CCCCCCN", "c1ccccc1", "c1ccccc1C", "CCCCCCCO"]
-    nb = neighbour_lists(mols, 2)
-    assert nb.shape == (5, 2)
-    assert nb[0, 0] == 4 and nb[2, 0] == 3 and nb[3, 0] == 2
-    assert all(i not in row for i, row in enumerate(nb.tolist()))
-
-
-def test_a_model_trained_with_crossover_examples_says_so_and_one_without_refuses_to_cross(tmp_path):
-    with_x = train_lm(_settings(tmp_path, "x", crossover_share=0.5, pair_pool=100, pair_neighbours=4))
-    without = train_lm(_settings(tmp_path, "plain", crossover_share=0.0))
-    card = json.loads((with_x.out / "model_card.json").read_text())
-    assert card["crossover"] is True and card["settings"]["crossover_share"] == 0.5
-    assert EmbeddedLM.load(with_x.out).crosses and not EmbeddedLM.load(without.out).crosses
+def test_a_model_trained_for_crossover_has_an_adapter_that_lowers_the_loss_given_the_bits(tmp_path):
     import numpy as np
 
-    with pytest.raises(LLMGAError, match=r"without crossover examples.*--crossover-share"):
+    with_x = train_lm(_settings(tmp_path, "x", crossover_share=1.0, steps=80, holdout=0.2, adapter_lr_scale=1.0))
+    without = train_lm(_settings(tmp_path, "plain", crossover_share=0.0))
+    card = json.loads((with_x.out / "model_card.json").read_text())
+    assert card["crossover"] is True and card["settings"]["crossover_share"] == 1.0
+    assert (with_x.out / "fingerprint_adapter.safetensors").is_file()
+    assert card["adapter_sha256"] and not (without.out / "fingerprint_adapter.safetensors").exists()
+    given = card["heldout_loss_given_bits"]
+    # The adapter is read: held-out molecules are more predictable given their bits (2.36 vs 2.53 here).
+    assert given["region_1.0"] < given["region_0.5"] < card["heldout_loss"] - 0.1
+    assert EmbeddedLM.load(with_x.out).crosses and not EmbeddedLM.load(without.out).crosses
+    with pytest.raises(LLMGAError, match=r"no fingerprint adapter.*--crossover-share"):
         EmbeddedLM.load(without.out).cross([("CCO", "CCN")], np.random.default_rng(0))
     # Fine-tuning a crossing model without new crossover rows keeps it a crossing model.
     tuned = train_lm(_settings(tmp_path, "tuned", init=str(with_x.out), crossover_share=0.0, steps=2))
     tuned_card = json.loads((tuned.out / "model_card.json").read_text())
-    assert tuned_card["crossover"] is True and tuned_card["init_model_card"]["steps"] == 12
+    assert tuned_card["crossover"] is True and tuned_card["init_model_card"]["steps"] == 80
+    assert EmbeddedLM.load(tuned.out).crosses
 
 
 def test_bad_crossover_settings_are_refused():
     with pytest.raises(LLMGAError, match=r"--crossover-share 1\.5"):
         TrainSettings(out="x", steps=1, crossover_share=1.5).check()
-    with pytest.raises(LLMGAError, match="--pair-neighbours 1"):
-        TrainSettings(out="x", steps=1, pair_neighbours=1).check()
+    with pytest.raises(LLMGAError, match="--adapter-lr-scale 0"):
+        TrainSettings(out="x", steps=1, adapter_lr_scale=0).check()

@@ -55,7 +55,7 @@ def test_lm_crossover_asks_the_model_once_per_round_with_both_parents(tiny_lm_di
     fallbacks = [k for k in kids if not isinstance(k, str)]
     assert all(isinstance(k, Child) and k.operator == "graph_crossover(fallback)" for k in fallbacks)
     first = calls[0]
-    assert first["operator"] == "lm_crossover" and first["template"].startswith("selfies-pair")
+    assert first["operator"] == "lm_crossover" and first["template"].startswith("selfies-prefix of A")
     assert first["asked"] == len(groups) and first["parents"].count(",") == first["asked"]
     rounds = [c for c in calls if c["operator"] == "lm_crossover"]
     for before, after in itertools.pairwise(rounds):
