@@ -71,6 +71,7 @@ class EmbeddedLM:
         self.vocab = vocab
         self.path = path
         self.calls = 0
+        self.tokens = 0  # tokens read and written by complete() (rows run twice for guidance count twice)
         # Tokens a child may never contain: the special ones other than the end.
         self._banned = [vocab.pad, vocab.bos, vocab.sep, vocab.unk]
 
@@ -162,6 +163,7 @@ class EmbeddedLM:
             assert cond is not None
             ids, pads, cond = torch.cat([ids, ids]), torch.cat([pads, pads]), torch.cat([cond, torch.zeros_like(cond)])
         cache = self.model.new_cache(ids.shape[0], longest + steps)
+        self.tokens += int(lengths.sum()) * (2 if guided else 1)
         # Reading the prompts is most of the arithmetic: bfloat16 (as in training) where the CPU has it.
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=_bf16_ok()):
             logits, cache = self.model(ids, cache, start=0, pads=pads, cond=cond)
@@ -196,6 +198,7 @@ class EmbeddedLM:
                 rows, room, drawn, finished = rows[live], room[live], drawn[live], finished[live]
             # Finished rows still in the batch are fed on; what they write is never read.
             feed = torch.cat([drawn, drawn]) if guided else drawn
+            self.tokens += len(feed)
             logits, cache = self.model(feed[:, None], cache, start=longest + step, pads=pads, cond=cond)
         return out
 

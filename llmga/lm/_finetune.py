@@ -9,10 +9,15 @@ region of the molecule, as in training, so that its crossover children drift
 the same way. Regularised,
 because an unchecked fine-tune collapses validity and diversity: a low
 learning rate, half of each batch replayed from ZINC 250k, and an L2 anchor
-to the weights the run started with. A fine-tune is skipped when fine-tuning
-has already taken ``max_share`` of the run's wall time. Deterministic per
-seed (data and dropout-free steps come from the run's generator; the time
-cap is the only thing that can make two runs differ, and a skip is recorded).
+to the weights the run started with. A fine-tune is skipped when it would
+take fine-tuning past ``max_share`` of the model's work in the run, counted
+in tokens: tokens trained on against tokens read and written while
+proposing children (a training token costs about what a sampled one does
+on a CPU: ~9k tokens/s either way here), so fine-tuning stays within about
+that share of the model's time, and so of the run's wall time. Counting
+tokens rather than seconds keeps the run deterministic per seed: data and
+dropout-free steps come from the run's generator, and every skip is
+recorded.
 """
 
 from __future__ import annotations
@@ -41,8 +46,19 @@ class FineTuneSettings:
     lr: float = 3e-4
     replay: float = 0.5
     anchor: float = 1e-3
-    max_share: float = 0.25
+    max_share: float = 0.25  # of the model's work, in tokens (see the module docstring)
     crossover: float = 0.5  # share of the best molecules' rows given a region's bits (crossing models)
+
+
+_CHECKS = 32  # edits drawn before and after a fine-tune to measure its usable-children rate
+
+
+def _mean_length(smiles: Sequence[str]) -> float:
+    """Mean SELFIES length in tokens of ``smiles`` (those that encode)."""
+    from llmga.lm._vocab import selfies_tokens
+
+    lengths = [len(t) for m in smiles if (t := selfies_tokens(m))]
+    return float(np.mean(lengths)) if lengths else 0.0
 
 
 class OnlineFineTuner:
@@ -56,9 +72,11 @@ class OnlineFineTuner:
         self.best = math.nan
         self.stale = 0
         self.last_generation = -1
-        self.started = time.perf_counter()
         self.seconds = 0.0
-        self.last_seconds = 0.0
+        self.trained_tokens = 0  # the work of all fine-tunes: tokens trained on, plus their check samples
+        self.last_tokens = 0
+        self.largest = 0  # the most tokens one fine-tune has taken (the estimate for the next)
+        self.check_tokens = 0  # of the model's sampled tokens, those drawn by fine-tunes' checks
         self.count = 0
         self._replay: list[str] | None = None
 
@@ -84,15 +102,22 @@ class OnlineFineTuner:
         """Fine-tune on the best of ``ranked`` (SMILES, best first); returns the record of what happened."""
         s = self.settings
         self.stale = 0
-        elapsed = time.perf_counter() - self.started
         record: dict[str, Any] = {"generation": generation, "molecules": min(s.top, len(ranked))}
-        # Skip when this fine-tune (expected to last as long as the previous one) would take the total
-        # past max_share of the run's wall time.
-        if elapsed > 0 and self.seconds + self.last_seconds > s.max_share * elapsed:
-            return record | {"skipped": f"fine-tuning has used {self.seconds:.1f} s of {elapsed:.1f} s"}
-        clock = time.perf_counter()
-        model, vocab = self.lm.model, self.lm.vocab
+        # Skip when this fine-tune (expected to take as many tokens as the largest so far; the first:
+        # steps x batch training rows and the 2 x _CHECKS check edits, all of the top molecules' length)
+        # would take fine-tuning past max_share of the model's token work.
         top = list(ranked[: s.top])
+        expected = self.largest or (s.steps * s.batch_size + 2 * _CHECKS) * (2 + _mean_length(top))
+        proposed = self.lm.tokens - self.check_tokens
+        total = self.trained_tokens + expected
+        if total > s.max_share * (total + proposed):
+            return record | {
+                "skipped": f"fine-tuning has trained on {self.trained_tokens} tokens, proposing has used {proposed}: "
+                f"one more would pass {s.max_share:.0%} of the model's work"
+            }
+        clock = time.perf_counter()
+        sampled_before = self.lm.tokens
+        model, vocab = self.lm.model, self.lm.vocab
         if self._replay is None:
             from llmga.data import zinc250k
 
@@ -108,6 +133,7 @@ class OnlineFineTuner:
         n_cond = model.cfg.n_cond if self.lm.crosses and s.crossover > 0 else 0
         model.train()
         losses = []
+        tokens = 0
         for _ in range(s.steps):
             picked = [top[int(i)] for i in rng.integers(len(top), size=n_top)]
             flags = (rng.random(n_top) < s.crossover).tolist() + [False] * n_replay
@@ -115,6 +141,7 @@ class OnlineFineTuner:
             ids, cond, _ = _batch(picked, vocab, rng, model.cfg.n_positions, flags, n_cond)
             if ids is None:
                 continue
+            tokens += int((ids != vocab.pad).sum())
             loss = _loss(model, ids, vocab.pad, cond)
             if s.anchor > 0:
                 drift = sum(((p - self.base[k]) ** 2).sum() for k, p in model.named_parameters())
@@ -128,8 +155,12 @@ class OnlineFineTuner:
         after = self._eval_loss(top, rng)
         usable_after = self._usable(top, rng)
         seconds = time.perf_counter() - clock
+        checks = self.lm.tokens - sampled_before  # the usable-children checks before and after
+        self.check_tokens += checks
         self.seconds += seconds
-        self.last_seconds = seconds
+        self.trained_tokens += tokens + checks
+        self.last_tokens = tokens + checks
+        self.largest = max(self.largest, self.last_tokens)
         self.count += 1
         return record | {
             "steps": len(losses),
@@ -138,6 +169,7 @@ class OnlineFineTuner:
             "usable_before": usable_before,
             "usable_after": usable_after,
             "seconds": round(seconds, 3),
+            "tokens": tokens,
             "skipped": "",
         }
 
@@ -150,7 +182,7 @@ class OnlineFineTuner:
         with torch.no_grad():
             return float(_loss(self.lm.model, ids, self.lm.vocab.pad))
 
-    def _usable(self, smiles: Sequence[str], rng: np.random.Generator, n: int = 32) -> float:
+    def _usable(self, smiles: Sequence[str], rng: np.random.Generator, n: int = _CHECKS) -> float:
         """Share of ``n`` edits of these molecules that are valid, differ from the parent and pass the filters."""
         from llmga.chem import to_mol
         from llmga.operators.graph_ga import MoleculeFilter

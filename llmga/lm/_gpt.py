@@ -290,7 +290,10 @@ class GPT(nn.Module):
             if not (path / ADAPTER_FILE).is_file():
                 raise ValueError(f"{path}: config.json has n_cond={cfg.n_cond} but {ADAPTER_FILE} is missing")
             state |= {f"adapter.{k}": v for k, v in load_file(str(path / ADAPTER_FILE)).items()}
-        missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
+        try:
+            missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
+        except RuntimeError as exc:  # shapes that do not fit the configuration
+            raise ValueError(f"{path}: weights do not fit its config.json ({str(exc).splitlines()[-1].strip()})") from None
         if missing or unexpected:
             raise ValueError(f"{path}: weights do not fit a GPT-2 (missing {missing[:3]}, unexpected {unexpected[:3]})")
         return model.to(dtype).eval()

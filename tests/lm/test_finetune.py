@@ -25,6 +25,7 @@ def test_a_fine_tune_moves_the_weights_lowers_the_loss_on_the_best_and_is_seeded
     records, weights = [], []
     for _ in range(2):
         lm = EmbeddedLM.load(tiny_lm_dir)
+        lm.edit(TOP * 50, np.random.default_rng(1))  # the model has proposed: fine-tuning has room
         before = lm.model.transformer.wte.weight.detach().clone()
         record = OnlineFineTuner(lm, settings).tune(TOP, np.random.default_rng(5), generation=4)
         records.append(record)
@@ -37,11 +38,29 @@ def test_a_fine_tune_moves_the_weights_lowers_the_loss_on_the_best_and_is_seeded
     assert 0.0 <= record["usable_after"] <= 1.0
 
 
-def test_a_fine_tune_that_would_pass_the_wall_time_share_is_skipped(tiny_lm_dir):
-    tuner = OnlineFineTuner(EmbeddedLM.load(tiny_lm_dir), FineTuneSettings(steps=1, batch_size=4, max_share=0.25))
-    tuner.started -= 100.0  # the run has lasted 100 s
-    tuner.seconds, tuner.last_seconds = 20.0, 6.0  # 20 s used; one more would make 26 s > 25 s
-    record = tuner.tune(TOP, np.random.default_rng(0), generation=9)
-    assert record["skipped"].startswith("fine-tuning has used 20.0 s") and "steps" not in record
-    tuner.last_seconds = 4.0  # 24 s would still fit
-    assert tuner.tune(TOP, np.random.default_rng(0), generation=10)["skipped"] == ""
+def test_a_fine_tune_that_would_pass_its_share_of_the_models_work_is_skipped(tiny_lm_dir):
+    lm = EmbeddedLM.load(tiny_lm_dir)
+    tuner = OnlineFineTuner(lm, FineTuneSettings(steps=2, batch_size=4, max_share=0.25))
+    # Nothing proposed yet: even the first fine-tune would be all of the model's work.
+    record = tuner.tune(TOP, np.random.default_rng(0), generation=1)
+    assert record["skipped"].startswith("fine-tuning has trained on 0 tokens, proposing has used 0")
+    lm.edit(TOP * 50, np.random.default_rng(1))  # proposing: the model reads and writes tokens
+    proposed = lm.tokens
+    assert proposed > 1000
+    done = tuner.tune(TOP, np.random.default_rng(0), generation=2)
+    assert done["skipped"] == "" and done["tokens"] > 0
+    assert tuner.trained_tokens > done["tokens"]  # its usable-children checks count as fine-tuning work
+    assert lm.tokens - tuner.check_tokens == proposed  # ... and not as proposing
+    # The same history gives the same decisions: no clock is read.
+    again = OnlineFineTuner(EmbeddedLM.load(tiny_lm_dir), FineTuneSettings(steps=2, batch_size=4, max_share=0.25))
+    again.lm.edit(TOP * 50, np.random.default_rng(1))
+    assert again.tune(TOP, np.random.default_rng(0), generation=2)["tokens"] == done["tokens"]
+    # Fine-tunes go on while one more (as large as the largest so far) fits in a quarter of the work.
+    lm.edit(TOP * 100, np.random.default_rng(2))
+    proposed = lm.tokens - tuner.check_tokens
+    records = [tuner.tune(TOP, np.random.default_rng(g), generation=g) for g in range(3, 40)]
+    ran = [r for r in records if r["skipped"] == ""]
+    assert 1 <= len(ran) < len(records)
+    assert records[-1]["skipped"].endswith("one more would pass 25% of the model's work")
+    assert tuner.trained_tokens <= 0.25 * (tuner.trained_tokens + proposed)
+    assert tuner.trained_tokens + tuner.largest > 0.25 * (tuner.trained_tokens + tuner.largest + proposed)
