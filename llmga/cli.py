@@ -83,8 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
         "oracle call, per-generation statistics, best molecules, PMO metrics).",
     )
     _add_config_flags(opt)
+    opt.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        default=None,
+        help="campaign file: TOML whose keys are these options (flags given here override it)",
+    )
     opt.add_argument("--quiet", action="store_true", help="print only the final summary line")
-    sub.add_parser("objectives", help="list the registered objectives", description="List the registered objectives.")
+    objs = sub.add_parser(
+        "objectives",
+        help="list the objectives: built-in, PMO, installed plug-ins, and those of a file",
+        description="List every objective by name with its direction, source (built-in, PMO, plug-in: PACKAGE "
+        "for packages registering the entry-point group llmga.objectives, file) and description.",
+    )
+    objs.add_argument(
+        "--path", action="append", default=[], metavar="FILE.py", help="also list the objectives this file defines"
+    )
 
     score = sub.add_parser(
         "score",
@@ -166,8 +180,11 @@ def _fmt(value: Any, digits: int = 4) -> str:
 
 def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
     from llmga._optimize import optimize
+    from llmga.config import read_campaign
 
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "quiet")}
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "quiet", "config")}
+    if args.config:
+        options = read_campaign(args.config) | options
     config = Config(**options)
     observers: list[_ProgressObserver] = []
     if not args.quiet:
@@ -250,15 +267,18 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _cmd_objectives(console: Console) -> int:
-    from llmga.objectives import available
+def _cmd_objectives(args: argparse.Namespace, console: Console) -> int:
+    from llmga.objectives import available, file_objectives
 
     table = Table(title="Objectives")
-    table.add_column("name")
+    table.add_column("name", overflow="fold")
     table.add_column("direction")
-    table.add_column("source")
+    table.add_column("source", overflow="fold")
     table.add_column("description")
-    for name, entry in available().items():
+    entries = available(describe=True)
+    for path in args.path:
+        entries |= file_objectives(path)
+    for name, entry in entries.items():
         table.add_row(name, entry.direction, entry.source, entry.description)
     console.print(table)
     return 0
@@ -412,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_benchmark(args, console)
             if args.command == "train-lm":
                 return _cmd_train_lm(args, console)
-            return _cmd_objectives(console)
+            return _cmd_objectives(args, console)
         except ConfigError as exc:
             err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
             return 2

@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llmga.errors import ConfigError
 
-__all__ = ["SELECTIONS", "Config"]
+__all__ = ["SELECTIONS", "Config", "read_campaign"]
 
 SELECTIONS = ("proportional", "rank", "tournament", "quantile")
 
@@ -222,3 +223,72 @@ class Config:
                 f"unknown option {unknown[0]!r}; valid options: " + ", ".join(f.name for f in dataclasses.fields(self))
             )
         return dataclasses.replace(self, **changes)
+
+
+def _expected(field: dataclasses.Field[Any]) -> tuple[type, ...]:
+    """The TOML value types a field accepts (an int where a float is wanted is fine)."""
+    text = str(field.type)
+    if text.startswith("bool"):
+        return (bool,)
+    if text.startswith("int"):
+        return (int,)
+    if text.startswith("float"):
+        return (int, float)
+    return (str,)
+
+
+def read_campaign(path: str | Path) -> dict[str, Any]:
+    """The run options a campaign TOML file sets (``llmga optimize --config FILE``).
+
+    Top-level keys are :class:`Config` fields, with ``-`` or ``_`` (``budget =
+    10000``, ``lm-keep = 0.8``); the objective is a spec string (``objective =
+    "qed"``) or a table naming it with its arguments::
+
+        [objective]
+        name = "similarity"
+        target = "CC(=O)Oc1ccccc1C(=O)O"
+
+    A key that is not a field, or a value of the wrong type, is an error that
+    names it and lists what is valid.
+    """
+    import difflib
+    import tomllib
+
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"campaign file {str(path)!r} does not exist; check the path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"campaign file {str(path)!r} is not valid TOML: {exc}") from None
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    options: dict[str, Any] = {}
+    value: Any
+    for raw_key, value in data.items():
+        key = raw_key.replace("-", "_")
+        if key == "objective" and isinstance(value, dict):
+            value = _objective_spec(value, file)
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"{file}: unknown key {raw_key!r}; {hint}valid keys: {', '.join(sorted(fields))}")
+        types = _expected(fields[key])
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+            wanted = " or ".join(t.__name__ for t in types)
+            raise ConfigError(f"{file}: {raw_key} = {value!r} is a {type(value).__name__}; give a {wanted}")
+        options[key] = float(typing.cast(float, value)) if types == (int, float) else value
+    return options
+
+
+def _objective_spec(table: dict[str, Any], file: Path) -> str:
+    """``{name = "similarity", target = "CCO"}`` -> ``"similarity(target='CCO')"``."""
+    if not isinstance(table.get("name"), str):
+        raise ConfigError(f'{file}: the [objective] table needs name = "..." (a registered objective name)')
+    args = []
+    for key, value in table.items():
+        if key == "name":
+            continue
+        if not isinstance(value, (str, int, float, bool)):
+            raise ConfigError(f"{file}: objective argument {key} = {value!r}: give a string, number or true/false")
+        args.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={str(value).lower()}")
+    return f"{table['name']}({', '.join(args)})" if args else str(table["name"])

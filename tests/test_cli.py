@@ -28,8 +28,35 @@ def test_flags_map_one_to_one_onto_config():
     args = build_parser().parse_args(
         ["optimize", "--objective", "qed", "--budget", "50", "--mutation-rate", "0.2", "--max-generations", "3"]
     )
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "quiet")}
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "quiet", "config")}
     assert Config(**options) == Config(objective="qed", budget=50, mutation_rate=0.2, max_generations=3)
+
+
+def test_a_campaign_file_sets_the_run_and_flags_override_it(tmp_path, capsys):
+    import json
+
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text(
+        'budget = 60\nseed = 4\nllm = "none"\nlm-keep = 0.8\npatience = 0\n'
+        '[objective]\nname = "similarity"\ntarget = "CC(=O)Oc1ccccc1C(=O)O"\n'
+    )
+    out = tmp_path / "run"
+    assert main(["optimize", "--config", str(campaign), "--seed", "5", "--quiet", "--out", str(out)]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["budget"] == 60 and saved["llm"] == "none" and saved["lm_keep"] == 0.8
+    assert saved["seed"] == 5  # the flag wins over the file
+    assert saved["objective"] == "similarity(target='CC(=O)Oc1ccccc1C(=O)O')"
+    assert json.loads((out / "summary.json").read_text())["calls"] == 60
+
+
+def test_the_shipped_campaign_example_reads(tmp_path):
+    from pathlib import Path
+
+    from llmga.config import read_campaign
+
+    options = read_campaign(Path(__file__).parent.parent / "examples" / "campaign.toml")
+    config = Config(**options)
+    assert config.objective.startswith("similarity(target=") and config.budget == 3000
 
 
 def test_optimize_end_to_end(tmp_path, capsys):

@@ -50,3 +50,34 @@ def test_unknown_keys_list_valid_ones():
         Config.from_dict({"budgte": 3})
     with pytest.raises(ConfigError, match=r"unknown option 'popsize'"):
         Config().replace(popsize=3)
+
+
+def test_a_campaign_file_with_a_bad_key_or_value_names_it_and_the_fix(tmp_path):
+    from llmga.config import read_campaign
+
+    path = tmp_path / "c.toml"
+    path.write_text("budgett = 100\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'budgett'; did you mean 'budget'\? valid keys: .*llm_share"):
+        read_campaign(path)
+    path.write_text('budget = "lots"\n')
+    with pytest.raises(ConfigError, match=r"budget = 'lots' is a str; give a int"):
+        read_campaign(path)
+    path.write_text("adaptive = 1\n")
+    with pytest.raises(ConfigError, match=r"adaptive = 1 is a int; give a bool"):
+        read_campaign(path)
+    path.write_text("budget = [1\n")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        read_campaign(path)
+    path.write_text("[objective]\ntarget = 'CCO'\n")
+    with pytest.raises(ConfigError, match=r"\[objective\] table needs name"):
+        read_campaign(path)
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_campaign(tmp_path / "missing.toml")
+
+
+def test_a_campaign_file_maps_one_to_one_onto_the_config(tmp_path):
+    from llmga.config import read_campaign
+
+    path = tmp_path / "c.toml"
+    path.write_text('budget = 500\nmutation_rate = 1\nadaptive = false\nobjective = "qed"\n')
+    assert Config(**read_campaign(path)) == Config(budget=500, mutation_rate=1.0, adaptive=False, objective="qed")

@@ -293,7 +293,8 @@ class GPT(nn.Module):
         try:
             missing, unexpected = model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=False)
         except RuntimeError as exc:  # shapes that do not fit the configuration
-            raise ValueError(f"{path}: weights do not fit its config.json ({str(exc).splitlines()[-1].strip()})") from None
+            detail = str(exc).splitlines()[-1].strip()
+            raise ValueError(f"{path}: weights do not fit its config.json ({detail})") from None
         if missing or unexpected:
             raise ValueError(f"{path}: weights do not fit a GPT-2 (missing {missing[:3]}, unexpected {unexpected[:3]})")
         return model.to(dtype).eval()

@@ -19,10 +19,20 @@ from llmga.objectives._base import (
 )
 from llmga.objectives._sascore import sa_score
 from llmga.objectives.rdkit import DESCRIPTORS, SimilarityObjective, penalized_logp
-from llmga.objectives.registry import REGISTRY, Entry, available, get_objective, parse_spec, register
+from llmga.objectives.registry import (
+    ENTRY_POINT_GROUP,
+    REGISTRY,
+    Entry,
+    available,
+    file_objectives,
+    get_objective,
+    parse_spec,
+    register,
+)
 
 __all__ = [
     "DESCRIPTORS",
+    "ENTRY_POINT_GROUP",
     "REGISTRY",
     "BatchFunctionObjective",
     "Direction",
@@ -33,6 +43,7 @@ __all__ = [
     "SimilarityObjective",
     "available",
     "check_scores",
+    "file_objectives",
     "get_objective",
     "objective",
     "parse_spec",

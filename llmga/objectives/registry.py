@@ -1,6 +1,15 @@
 """One registry of objectives by name, and the one place where a user's
 objective spec (name, ``name(k=v)``, ``file.py:fn``, ``module:fn``, callable or
-:class:`Objective`) is turned into an :class:`Objective`."""
+:class:`Objective`) is turned into an :class:`Objective`.
+
+Installed packages add objectives through the entry-point group
+``llmga.objectives``: each entry point's name is the objective's name, and it
+points at an :class:`Objective` instance (e.g. a function decorated with
+:func:`llmga.objective`), an :class:`Objective` subclass (its keyword
+arguments become ``name(key=value)`` arguments) or a plain function of one
+SMILES. They are found the first time the registry is listed or a name is not
+a built-in one, and imported only when used (or listed).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ import dataclasses
 import difflib
 import hashlib
 import importlib
+import importlib.metadata
 import importlib.util
 import inspect
 import re
@@ -23,7 +33,18 @@ from llmga.objectives._base import FunctionObjective, Objective, check_direction
 from llmga.objectives.pmo import GUACAMOL_TASKS, MODEL_TASKS
 from llmga.objectives.rdkit import DESCRIPTORS, SimilarityObjective, descriptor_objective
 
-__all__ = ["REGISTRY", "Entry", "available", "get_objective", "parse_spec", "register"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "REGISTRY",
+    "Entry",
+    "available",
+    "file_objectives",
+    "get_objective",
+    "parse_spec",
+    "register",
+]
+
+ENTRY_POINT_GROUP = "llmga.objectives"
 
 
 @dataclass(frozen=True)
@@ -73,9 +94,92 @@ def register(
     REGISTRY[name] = Entry(factory, description, check_direction(direction), source, tags)
 
 
-def available() -> dict[str, Entry]:
-    """All registered objectives by name, sorted."""
+_PLUGINS_FOUND = False
+
+
+def _plugin_factory(ep: importlib.metadata.EntryPoint) -> Callable[..., Objective]:
+    """A factory that imports the entry point's target on first use and makes an Objective of it."""
+
+    where = f"entry point {ep.name!r} ({ep.value})"
+
+    def load() -> object:
+        try:
+            return ep.load()
+        except Exception as exc:  # a broken plug-in must not break the other objectives
+            raise ObjectiveError(f"plug-in objective {where} failed to import: {type(exc).__name__}: {exc}") from exc
+
+    def make(**kwargs: Any) -> Objective:
+        target = load()
+        if isinstance(target, type) and issubclass(target, Objective):
+            return target(**kwargs)
+        if kwargs:
+            raise ObjectiveError(f"objective {ep.name!r} ({where}) takes no arguments; got {sorted(kwargs)}")
+        obj = _from_attribute(target, where)
+        if isinstance(obj, FunctionObjective) and obj.name == getattr(target, "__name__", None):
+            obj.name = ep.name
+        return obj
+
+    return make
+
+
+def _find_plugins() -> None:
+    """Register the objectives of installed packages (entry-point group ``llmga.objectives``), once."""
+    global _PLUGINS_FOUND
+    if _PLUGINS_FOUND:
+        return
+    _PLUGINS_FOUND = True
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in REGISTRY and REGISTRY[ep.name].source != "plug-in":
+            continue  # built-in names win: a package cannot silently replace qed
+        dist = getattr(ep, "dist", None)
+        package = f"{dist.name} {dist.version}" if dist is not None else ep.value
+        REGISTRY[ep.name] = Entry(
+            factory=_plugin_factory(ep),
+            description=f"from {package} ({ep.value})",
+            source=f"plug-in: {package}",
+            tags=("plug-in",),
+        )
+
+
+def available(*, describe: bool = False) -> dict[str, Entry]:
+    """All registered objectives by name, sorted, installed plug-ins included.
+
+    With ``describe`` each plug-in is imported so that its own description
+    and direction are shown (one that fails to import says why instead).
+    """
+    _find_plugins()
+    if describe:
+        for name, entry in list(REGISTRY.items()):
+            if "plug-in" not in entry.tags or entry.description.startswith("(failed"):
+                continue
+            try:
+                obj = _build(name, entry, {})
+                REGISTRY[name] = dataclasses.replace(
+                    entry, description=obj.description or entry.description, direction=obj.direction
+                )
+            except ObjectiveError as exc:
+                if "needs argument" not in str(exc):
+                    REGISTRY[name] = dataclasses.replace(entry, description=f"(failed to load) {exc}")
     return dict(sorted(REGISTRY.items()))
+
+
+def file_objectives(path: str | Path) -> dict[str, Entry]:
+    """The objectives a Python file defines: :class:`Objective` instances and public functions of its own."""
+    module, module_name = _import_file(str(path))
+    found: dict[str, Entry] = {}
+    for attr, value in vars(module).items():
+        if attr.startswith("_"):
+            continue
+        if isinstance(value, Objective):
+            obj = value
+        elif inspect.isfunction(value) and value.__module__ == module_name:
+            obj = FunctionObjective(value, name=attr)
+        else:
+            continue
+        found[f"{path}:{attr}"] = Entry(
+            factory=(lambda o=obj: o), description=obj.description, direction=obj.direction, source="file"
+        )
+    return found
 
 
 _NAME_SPEC = re.compile(r"^\s*([A-Za-z_][\w\-]*)\s*(?:\((.*)\))?\s*$", re.S)
@@ -174,6 +278,22 @@ def _from_attribute(obj: object, where: str) -> Objective:
 
 
 def _load_file(path_text: str, attr: str) -> Objective:
+    module, module_name = _import_file(path_text)
+    if not hasattr(module, attr):
+        names = [
+            n
+            for n, v in vars(module).items()
+            if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module_name
+        ]
+        raise ObjectiveError(
+            f"objective file {path_text!r} has no function {attr!r}; "
+            f"it defines: {', '.join(names) or 'nothing callable'}"
+        )
+    return _from_attribute(getattr(module, attr), f"{path_text}:{attr}")
+
+
+def _import_file(path_text: str) -> tuple[Any, str]:
+    """Import a user's Python file as a module of its own; the module and its name."""
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise ObjectiveError(f"objective file {path_text!r} does not exist; check the path (relative to {Path.cwd()})")
@@ -189,17 +309,7 @@ def _load_file(path_text: str, attr: str) -> Objective:
     except Exception as exc:
         del sys.modules[module_name]
         raise ObjectiveError(f"importing objective file {path_text!r} failed: {type(exc).__name__}: {exc}") from exc
-    if not hasattr(module, attr):
-        names = [
-            n
-            for n, v in vars(module).items()
-            if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module_name
-        ]
-        raise ObjectiveError(
-            f"objective file {path_text!r} has no function {attr!r}; "
-            f"it defines: {', '.join(names) or 'nothing callable'}"
-        )
-    return _from_attribute(getattr(module, attr), f"{path_text}:{attr}")
+    return module, module_name
 
 
 def _load_module(module_path: str, attr: str) -> Objective:
@@ -253,6 +363,8 @@ def _from_string(spec: str) -> Objective:
             return _load_file(target, attr)
         return _load_module(target, attr)
     name, kwargs = parse_spec(text)
+    if name not in REGISTRY:
+        _find_plugins()
     if name not in REGISTRY:
         raise ObjectiveError(f"unknown objective {name!r}; " + _suggest(name))
     return _build(name, REGISTRY[name], kwargs)
