@@ -295,6 +295,8 @@ def _finish(
         best_score=scored[0].score if scored else None,
         cache_hits=ga.oracle.cache_hits,
         oracle_s=round(ga.oracle.seconds, 3),
+        filters=ga.filters.card(),
+        rejected_by_filter=dict(ga.filters.rejected),
         error=error,
         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )

@@ -60,6 +60,17 @@ class Config:
     size_mean: float = _opt(39.15, "graph GA: mean of the random heavy-atom cap for children")
     size_std: float = _opt(3.50, "graph GA: standard deviation of the heavy-atom cap")
     out: str | None = _opt(None, "run folder to write (default: runs/<objective>-<time>-s<seed>)")
+    # --- filters: rules a molecule must pass before it is scored (no oracle calls) --------
+    filters: str = _opt(
+        "",
+        "comma-separated filters a molecule must pass before it is scored: structural alerts (pains, brenk, nih, "
+        "zinc), rules (lipinski, veber), property windows over the built-in descriptors (sa<=4.5, qed>=0.5, "
+        "mw=200..500)",
+    )
+    keep_smarts: str | None = _opt(
+        None, "SMARTS every molecule must contain, e.g. a scaffold (several: separate them by spaces)"
+    )
+    avoid_smarts: str | None = _opt(None, "SMARTS no molecule may contain (several: separate them by spaces)")
     # --- language-model operators -------------------------------------------------------
     llm: str = _opt(
         "embedded",
@@ -194,6 +205,10 @@ class Config:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise bad(name, "give a positive number, or leave it out")
+        if self.filters or self.keep_smarts or self.avoid_smarts:
+            from llmga.filters import filters_from_config
+
+            filters_from_config(self.filters, self.keep_smarts, self.avoid_smarts)  # a bad filter fails here
         if self.max_cost is not None and (self.price_in is None or self.price_out is None):
             raise bad("max_cost", "cost is counted from --price-in and --price-out (USD per million tokens); give both")
 

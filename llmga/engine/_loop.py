@@ -202,6 +202,10 @@ class GeneticAlgorithm:
         self._owns_executor = executor is None
         self.executor = executor if executor is not None else make_executor(config.workers)
         self.oracle = Oracle(objective, config.budget, self._notify_evaluations, self.executor)
+        from llmga.filters import filters_from_config
+
+        # Rules a child must pass before it may be scored (no oracle calls); counts per filter.
+        self.filters = filters_from_config(config.filters, config.keep_smarts, config.avoid_smarts)
         self.population: list[Individual] = []
         self.hall_of_fame = tools.HallOfFame(100, similar=lambda a, b: a.smiles == b.smiles)
         self.logbook = tools.Logbook()
@@ -256,10 +260,25 @@ class GeneticAlgorithm:
             best_score=best,
             generation=generation,
             executor=self.executor,
-            is_scored=self.oracle.cache.__contains__,
+            is_scored=self._seen,
             extra=self._cards,
             population=[ind.as_parent() for ind in self.population],
         )
+
+    def _seen(self, smiles: str) -> bool:
+        """Whether ``smiles`` was scored already or rejected by a filter (operators should propose others)."""
+        return smiles in self.oracle.cache or self.filters.is_rejected(smiles)
+
+    def _screen(self, candidates: list[Candidate], origins: list[int]) -> tuple[list[Candidate], list[int], int]:
+        """Drop the candidates that fail a filter (molecules already scored pass); how many were dropped."""
+        if not self.filters:
+            return candidates, origins, 0
+        kept = [
+            (c, o)
+            for c, o in zip(candidates, origins, strict=True)
+            if c.smiles in self.oracle.cache or self.filters.passes(c.smiles)
+        ]
+        return [c for c, _ in kept], [o for _, o in kept], len(candidates) - len(kept)
 
     @staticmethod
     def _apply(
@@ -357,7 +376,9 @@ class GeneticAlgorithm:
         self.share_rule.update(self._last_rewards)
 
     # ------------------------------------------------------------ loop
-    def _record(self, generation: int, new_calls: int, proposed: int, valid: int, duplicates: int) -> GenerationReport:
+    def _record(
+        self, generation: int, new_calls: int, proposed: int, valid: int, duplicates: int, rejected: int = 0
+    ) -> GenerationReport:
         scores = self.oracle.scores()
         top10 = top_k_mean(scores, 10, self.direction)
         top100 = top_k_mean(scores, 100, self.direction)
@@ -369,6 +390,7 @@ class GeneticAlgorithm:
             "proposed": proposed,
             "valid": valid,
             "dup": duplicates,
+            "rejected": rejected,
             "best": best.score if best else math.nan,
             "top10": top10,
             "top100": top100,
@@ -407,13 +429,23 @@ class GeneticAlgorithm:
         order = self.rng.permutation(len(pool))
         candidates: list[Candidate] = []
         seen: set[str] = set()
+        rejected = 0
         for i in order:
             smiles = canonical(pool[int(i)])
             if smiles is not None and smiles not in seen:
                 seen.add(smiles)
+                if self.filters and not self.filters.passes(smiles):
+                    rejected += 1
+                    continue
                 candidates.append(Candidate(smiles, "init"))
                 if len(candidates) == size:
                     break
+        if not candidates:
+            raise ObjectiveError(
+                f"no molecule of the initial pool ({len(pool)}) passes the filters "
+                f"({', '.join(f.name for f in self.filters.filters)}); loosen them or give --init molecules "
+                "that pass"
+            )
         evaluations = self.oracle.evaluate(candidates, generation=0)
         initial = self._individuals(evaluations)
         if not initial:
@@ -424,7 +456,7 @@ class GeneticAlgorithm:
         self.population = self._survivors(initial)
         self.hall_of_fame.update(self.population)
         new = sum(1 for e in evaluations if e is not None)
-        return self._record(0, new, len(candidates), len(candidates), 0)
+        return self._record(0, new, len(candidates) + rejected, len(candidates) + rejected, 0, rejected)
 
     def run(self) -> EngineResult:
         """Run until the budget, patience or generation limit stops it."""
@@ -456,6 +488,8 @@ class GeneticAlgorithm:
             picks = select(fitness, len(self.population), self.rng, self.config.selection, self.config.tournament_size)
             pool = [self.population[i] for i in picks]
             candidates, origins, asked = self._offspring(pool, generation)
+            valid = len(candidates)
+            candidates, origins, rejected = self._screen(candidates, origins)
             proposed = sum(asked)
             before = self.oracle.used
             hits = self.oracle.cache_hits
@@ -465,7 +499,7 @@ class GeneticAlgorithm:
             self.population = self._survivors(self.population + offspring)
             self.hall_of_fame.update(offspring)
             self._credit(candidates, origins, asked, before)
-            self._record(generation, new_calls, proposed, len(candidates), self.oracle.cache_hits - hits)
+            self._record(generation, new_calls, proposed, valid, self.oracle.cache_hits - hits, rejected)
 
             # PMO's rule: patience counts generations in a row in which no child entered the population.
             entered = any(ind.call > before for ind in self.population)
