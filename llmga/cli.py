@@ -141,6 +141,18 @@ def build_parser() -> argparse.ArgumentParser:
         "with model_card.json (data hash, steps, losses, sample quality, command).",
     )
     _add_config_flags(train, cls=TrainSettings)
+
+    from llmga.objectives.models import TrainModelSettings  # scikit-learn is imported only when training runs
+
+    model = sub.add_parser(
+        "train-model",
+        help="train a property model on your data, to optimise with --objective model:DIR",
+        description="Train a random forest (regression or classification) on Morgan count fingerprints and "
+        "RDKit 2D descriptors of the molecules of a CSV, report scaffold-split cross-validated metrics, and "
+        "write a model folder (model, training fingerprints, model_card.json) for --objective model:DIR.",
+    )
+    model.add_argument("data", metavar="DATA.csv", help="CSV with a SMILES column and a target column")
+    _add_config_flags(model, cls=TrainModelSettings, exclude=("data",))
     return parser
 
 
@@ -383,6 +395,21 @@ def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_train_model(args: argparse.Namespace, console: Console) -> int:
+    from llmga.objectives.models import TrainModelSettings, train_model
+
+    settings = TrainModelSettings(**{k: v for k, v in vars(args).items() if k != "command"})
+    command = "llmga " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train-model"] else ""
+    report = train_model(settings, command=command)
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in report.metrics.items())
+    console.print(
+        f"wrote {report.out}: {report.molecules} molecules ({report.skipped} rows skipped); scaffold-split "
+        f"cross-validation: {shown}. Optimise it with --objective model:{report.out}",
+        soft_wrap=True,
+    )
+    return 0
+
+
 def _cmd_train_lm(args: argparse.Namespace, console: Console) -> int:
     from llmga.lm import TrainSettings, train_lm
 
@@ -432,6 +459,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_benchmark(args, console)
             if args.command == "train-lm":
                 return _cmd_train_lm(args, console)
+            if args.command == "train-model":
+                return _cmd_train_model(args, console)
             return _cmd_objectives(args, console)
         except ConfigError as exc:
             err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)

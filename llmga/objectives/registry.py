@@ -72,6 +72,18 @@ REGISTRY.update(
     (name, Entry(factory=factory, description=description, source="PMO", tags=("pmo",)))
     for name, (factory, description) in {**GUACAMOL_TASKS, **MODEL_TASKS}.items()
 )
+def _model(path: str, mode: str = "mean", kappa: float = 1.0, direction: str = "maximize") -> Objective:
+    from llmga.objectives.models import ModelObjective  # scikit-learn: only for model objectives
+
+    return ModelObjective(path, mode=mode, kappa=kappa, direction=direction)
+
+
+REGISTRY["model"] = Entry(
+    factory=_model,
+    description="a property model trained by llmga train-model: model(path=DIR, mode=mean|ucb|uncertainty|domain, "
+    "kappa=1), or model:DIR?mode=ucb&kappa=1",
+    tags=("model",),
+)
 REGISTRY["similarity"] = Entry(
     factory=SimilarityObjective,
     description="Tanimoto similarity (Morgan r=2, 2048 bits) to a target: similarity(target=SMILES)",
@@ -356,6 +368,10 @@ def _from_string(spec: str) -> Objective:
     text = spec.strip()
     if not text:
         raise ObjectiveError("objective is empty: give a registered name such as 'logp'; " + _suggest(""))
+    if text.startswith("model:"):
+        from llmga.objectives.models import model_from_spec
+
+        return model_from_spec(text)
     plugin = re.fullmatch(r"(.+?):([A-Za-z_]\w*)", text)
     if plugin and not _NAME_SPEC.match(text):
         target, attr = plugin.groups()
