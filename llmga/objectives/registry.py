@@ -84,6 +84,20 @@ REGISTRY["model"] = Entry(
     "kappa=1), or model:DIR?mode=ucb&kappa=1",
     tags=("model",),
 )
+def _exec(
+    command: str, timeout: float = 600.0, workers: int = 1, chunk: int | None = None, direction: str = "maximize"
+) -> Objective:
+    from llmga.objectives.external import ExternalObjective
+
+    return ExternalObjective(command, timeout=timeout, workers=workers, chunk=chunk, direction=direction)
+
+
+REGISTRY["exec"] = Entry(
+    factory=_exec,
+    description="an external program scoring CSV id,smiles into id,score: exec:COMMAND, or "
+    "exec(command='./dock.sh', timeout=600, workers=1, chunk=N, direction=minimize)",
+    tags=("external",),
+)
 REGISTRY["similarity"] = Entry(
     factory=SimilarityObjective,
     description="Tanimoto similarity (Morgan r=2, 2048 bits) to a target: similarity(target=SMILES)",
@@ -372,6 +386,10 @@ def _from_string(spec: str) -> Objective:
         from llmga.objectives.models import model_from_spec
 
         return model_from_spec(text)
+    if text.startswith("exec:"):
+        from llmga.objectives.external import external_from_spec
+
+        return external_from_spec(text)
     plugin = re.fullmatch(r"(.+?):([A-Za-z_]\w*)", text)
     if plugin and not _NAME_SPEC.match(text):
         target, attr = plugin.groups()
