@@ -296,7 +296,12 @@ def read_campaign(path: str | Path) -> dict[str, Any]:
 
 
 def _objective_spec(table: dict[str, Any], file: Path) -> str:
-    """``{name = "similarity", target = "CCO"}`` -> ``"similarity(target='CCO')"``."""
+    """``{name = "similarity", target = "CCO"}`` -> ``"similarity(target='CCO')"``.
+
+    A ``composite`` table (with ``components``) becomes ``composite:`` and the table as JSON.
+    """
+    if table.get("name") == "composite" or "components" in table:
+        return "composite:" + json.dumps({k: v for k, v in table.items() if k != "name"})
     if not isinstance(table.get("name"), str):
         raise ConfigError(f'{file}: the [objective] table needs name = "..." (a registered objective name)')
     args = []

@@ -386,6 +386,10 @@ def _from_string(spec: str) -> Objective:
         from llmga.objectives.models import model_from_spec
 
         return model_from_spec(text)
+    if text.startswith("composite:"):
+        from llmga.objectives.composite import composite_from_spec
+
+        return composite_from_spec(text)
     if text.startswith("exec:"):
         from llmga.objectives.external import external_from_spec
 
