@@ -297,6 +297,7 @@ def _finish(
         oracle_s=round(ga.oracle.seconds, 3),
         filters=ga.filters.card(),
         rejected_by_filter=dict(ga.filters.rejected),
+        prescreened_out=ga.prescreened if ga.prescreen is not None else None,
         error=error,
         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )

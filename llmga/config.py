@@ -71,6 +71,12 @@ class Config:
         None, "SMARTS every molecule must contain, e.g. a scaffold (several: separate them by spaces)"
     )
     avoid_smarts: str | None = _opt(None, "SMARTS no molecule may contain (several: separate them by spaces)")
+    prescreen: str | None = _opt(
+        None,
+        "a cheap objective (any objective spec, e.g. model:DIR) that ranks each generation's new children; only "
+        "the best --prescreen-keep share reaches the objective, and the budget counts only those calls",
+    )
+    prescreen_keep: float = _opt(0.3, "share of each generation's new children that pass --prescreen")
     # --- language-model operators -------------------------------------------------------
     llm: str = _opt(
         "embedded",
@@ -205,6 +211,8 @@ class Config:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise bad(name, "give a positive number, or leave it out")
+        if not 0.0 < self.prescreen_keep <= 1.0:
+            raise bad("prescreen_keep", "give a share above 0 and at most 1, e.g. --prescreen-keep 0.3")
         if self.filters or self.keep_smarts or self.avoid_smarts:
             from llmga.filters import filters_from_config
 

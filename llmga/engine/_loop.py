@@ -206,6 +206,13 @@ class GeneticAlgorithm:
 
         # Rules a child must pass before it may be scored (no oracle calls); counts per filter.
         self.filters = filters_from_config(config.filters, config.keep_smarts, config.avoid_smarts)
+        # A cheap objective that ranks new children so that only the best share reaches the oracle.
+        self.prescreen: Objective | None = None
+        if config.prescreen:
+            from llmga.objectives import get_objective
+
+            self.prescreen = get_objective(config.prescreen)
+        self.prescreened = 0  # children the prescreen kept from the oracle, over the run
         self.population: list[Individual] = []
         self.hall_of_fame = tools.HallOfFame(100, similar=lambda a, b: a.smiles == b.smiles)
         self.logbook = tools.Logbook()
@@ -279,6 +286,37 @@ class GeneticAlgorithm:
             if c.smiles in self.oracle.cache or self.filters.passes(c.smiles)
         ]
         return [c for c, _ in kept], [o for _, o in kept], len(candidates) - len(kept)
+
+    def _prescreen(
+        self, candidates: list[Candidate], origins: list[int], generation: int
+    ) -> tuple[list[Candidate], list[int], int]:
+        """Keep the new children the prescreen ranks best (``prescreen_keep`` of them); how many it dropped.
+
+        Every new child's prescreen score goes to the observers (``on_prescreen``), kept or not.
+        """
+        if self.prescreen is None:
+            return candidates, origins, 0
+        new = list(dict.fromkeys(c.smiles for c in candidates if c.smiles not in self.oracle.cache))
+        if not new:
+            return candidates, origins, 0
+        from llmga.objectives import check_scores
+
+        scores = check_scores(self.prescreen(new), new, self.prescreen.name)
+        sign = 1.0 if self.prescreen.direction == "maximize" else -1.0
+        ranked = np.where(np.isnan(scores), -np.inf, sign * scores)
+        n_keep = max(1, math.ceil(self.config.prescreen_keep * len(new)))
+        order = np.argsort(-ranked, kind="stable")
+        kept = {new[int(i)] for i in order[:n_keep]}
+        rows = [(generation, smi, float(sc), smi in kept) for smi, sc in zip(new, scores, strict=True)]
+        for obs in self.observers:
+            hook = getattr(obs, "on_prescreen", None)
+            if hook is not None:
+                hook(rows)
+        cache = self.oracle.cache
+        out = [(c, o) for c, o in zip(candidates, origins, strict=True) if c.smiles in kept or c.smiles in cache]
+        dropped = len(new) - len(kept)
+        self.prescreened += dropped
+        return [c for c, _ in out], [o for _, o in out], dropped
 
     @staticmethod
     def _apply(
@@ -377,7 +415,14 @@ class GeneticAlgorithm:
 
     # ------------------------------------------------------------ loop
     def _record(
-        self, generation: int, new_calls: int, proposed: int, valid: int, duplicates: int, rejected: int = 0
+        self,
+        generation: int,
+        new_calls: int,
+        proposed: int,
+        valid: int,
+        duplicates: int,
+        rejected: int = 0,
+        prescreened: int = 0,
     ) -> GenerationReport:
         scores = self.oracle.scores()
         top10 = top_k_mean(scores, 10, self.direction)
@@ -391,6 +436,7 @@ class GeneticAlgorithm:
             "valid": valid,
             "dup": duplicates,
             "rejected": rejected,
+            "prescreened": prescreened,
             "best": best.score if best else math.nan,
             "top10": top10,
             "top100": top100,
@@ -490,6 +536,7 @@ class GeneticAlgorithm:
             candidates, origins, asked = self._offspring(pool, generation)
             valid = len(candidates)
             candidates, origins, rejected = self._screen(candidates, origins)
+            candidates, origins, prescreened = self._prescreen(candidates, origins, generation)
             proposed = sum(asked)
             before = self.oracle.used
             hits = self.oracle.cache_hits
@@ -499,7 +546,7 @@ class GeneticAlgorithm:
             self.population = self._survivors(self.population + offspring)
             self.hall_of_fame.update(offspring)
             self._credit(candidates, origins, asked, before)
-            self._record(generation, new_calls, proposed, valid, self.oracle.cache_hits - hits, rejected)
+            self._record(generation, new_calls, proposed, valid, self.oracle.cache_hits - hits, rejected, prescreened)
 
             # PMO's rule: patience counts generations in a row in which no child entered the population.
             entered = any(ind.call > before for ind in self.population)

@@ -29,6 +29,7 @@ BEST_FILE = "best.csv"
 POPULATION_FILE = "population.csv"
 SUMMARY_FILE = "summary.json"
 LLM_CALLS_FILE = "llm_calls.csv"
+PRESCREEN_FILE = "prescreen.csv"
 LLM_CALL_COLUMNS = (
     "time",
     "generation",
@@ -98,6 +99,8 @@ class RunFolder:
         self._gen_fields: list[str] = []
         self._llm: IO[str] | None = None
         self._llm_writer: Any = None
+        self._pre: IO[str] | None = None
+        self._pre_writer: Any = None
 
     def create(self, config: dict[str, Any], run_info: dict[str, Any]) -> None:
         if self.path.exists() and any(self.path.iterdir()):
@@ -147,6 +150,17 @@ class RunFolder:
         self._llm_writer.writerow(record)
         self._llm.flush()
 
+    def on_prescreen(self, rows: list[tuple[int, str, float, bool]]) -> None:
+        """Append the prescreen scores of one generation's new children to ``prescreen.csv``."""
+        if self._pre is None:
+            self._pre = open(self.path / PRESCREEN_FILE, "w", newline="")  # noqa: SIM115
+            self._pre_writer = csv.writer(self._pre)
+            self._pre_writer.writerow(("generation", "smiles", "prescreen", "scored"))
+        self._pre_writer.writerows(
+            (g, smi, "" if math.isnan(score) else repr(score), int(kept)) for g, smi, score, kept in rows
+        )
+        self._pre.flush()
+
     def write_table(self, name: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
         with open(self.path / name, "w", newline="") as fh:
             writer = csv.writer(fh)
@@ -157,6 +171,6 @@ class RunFolder:
         write_json(self.path / SUMMARY_FILE, _clean(summary))
 
     def close(self) -> None:
-        for fh in (self._evals, self._gens, self._llm):
+        for fh in (self._evals, self._gens, self._llm, self._pre):
             if fh is not None and not fh.closed:
                 fh.close()

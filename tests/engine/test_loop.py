@@ -274,3 +274,28 @@ def test_adaptive_shares_move_toward_the_operator_that_pays(pool):
     assert ga._split(40)[1] >= 34  # the next generation asks the paying operator for most children
     fixed = GeneticAlgorithm(length, config.replace(adaptive=False), pool, recipes=recipes).run()
     assert {row["share:good"] for row in fixed.logbook} == {0.5}
+
+
+def test_a_prescreen_halves_the_expensive_calls_per_generation_and_both_scores_are_kept(tmp_path):
+    import pandas as pd
+
+    import llmga
+
+    common = dict(budget=400, seed=0, llm="none", patience=0, max_generations=4)
+    plain = llmga.optimize("qed", **common, out=str(tmp_path / "plain"))
+    screened = llmga.optimize("qed", **common, prescreen="logp", prescreen_keep=0.5, out=str(tmp_path / "pre"))
+    import numpy as np
+
+    new_plain = plain.history["new"].iloc[1:].to_numpy()
+    new_pre = screened.history["new"].iloc[1:].to_numpy()
+    dropped = screened.history["prescreened"].iloc[1:].to_numpy()
+    np.testing.assert_array_equal(new_pre, np.ceil(0.5 * (new_pre + dropped)))  # half of the new children, rounded up
+    assert 0.4 < new_pre.mean() / new_plain.mean() < 0.6
+    table = pd.read_csv(tmp_path / "pre" / "prescreen.csv")
+    scored = set(screened.evaluations["smiles"])
+    kept = table[table["scored"] == 1]
+    assert set(kept["smiles"]) <= scored and not set(table[table["scored"] == 0]["smiles"]) & scored
+    # The kept children are the better half by logP in every generation.
+    for _, gen in table.groupby("generation"):
+        assert gen[gen["scored"] == 1]["prescreen"].min() >= gen[gen["scored"] == 0]["prescreen"].max()
+    assert screened.summary["prescreened_out"] == int(screened.history["prescreened"].sum())
