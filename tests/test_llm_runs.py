@@ -196,14 +196,15 @@ def test_embedded_model_errors_name_the_fix(tmp_path):
 def test_embedded_model_is_fine_tuned_when_the_run_stalls(tmp_path, tiny_lm_dir):
     out = tmp_path / "run"
     llmga.optimize(
-        "qed", budget=400, llm=f"lm:{tiny_lm_dir}", lm_finetune_patience=1, lm_finetune_steps=2,
-        patience=0, max_generations=6, workers=1, out=str(out), seed=2,
+        "qed", budget=800, llm=f"lm:{tiny_lm_dir}", lm_finetune_patience=1, lm_finetune_steps=2,
+        patience=0, max_generations=10, workers=1, out=str(out), seed=2,
     )  # fmt: skip
     calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
-    tunes = calls[calls["operator"] == "lm_finetune"]
-    assert len(tunes) >= 1
-    record = json.loads(tunes["reply"].iloc[0])
-    assert record["steps"] == 2 or record["skipped"]
+    tunes = [json.loads(r) for r in calls[calls["operator"] == "lm_finetune"]["reply"]]
+    ran = [r for r in tunes if not r["skipped"]]
+    assert ran and all(r["steps"] == 2 and r["tokens"] > 0 for r in ran)
+    # Early on the model has proposed too little for a fine-tune to fit its share of the work.
+    assert all("of the model's work" in r["skipped"] for r in tunes if r["skipped"])
     assert json.loads((out / "run.json").read_text())["recipes"][1]["crossover"]["finetune"]["steps"] == 2
     quiet = tmp_path / "quiet"
     llmga.optimize(

@@ -82,7 +82,6 @@ REGISTRY["model"] = Entry(
     factory=_model,
     description="a property model trained by llmga train-model: model(path=DIR, mode=mean|ucb|uncertainty|domain, "
     "kappa=1), or model:DIR?mode=ucb&kappa=1",
-    tags=("model",),
 )
 def _exec(
     command: str, timeout: float = 600.0, workers: int = 1, chunk: int | None = None, direction: str = "maximize"
@@ -96,7 +95,6 @@ REGISTRY["exec"] = Entry(
     factory=_exec,
     description="an external program scoring CSV id,smiles into id,score: exec:COMMAND, or "
     "exec(command='./dock.sh', timeout=600, workers=1, chunk=N, direction=minimize)",
-    tags=("external",),
 )
 REGISTRY["similarity"] = Entry(
     factory=SimilarityObjective,
