@@ -34,6 +34,7 @@ from llmga.operators import (
 from llmga.prompting import Templates
 from llmga.result import RunResult, load
 from llmga.store import BEST_FILE, POPULATION_FILE, RunFolder, default_run_dir
+from llmga.store._run_folder import PARETO_FILE
 
 __all__ = ["build_recipes", "optimize", "summarize"]
 
@@ -93,7 +94,12 @@ def optimize(
     if objective is not None:
         options["objective"] = _label(objective)
     cfg = base.replace(**options)
-    obj = get_objective(objective if objective is not None else cfg.objective, direction=cfg.direction)
+    if cfg.pareto:
+        from llmga.objectives.pareto import ParetoObjective, split_specs
+
+        obj: Objective = ParetoObjective([get_objective(spec) for spec in split_specs(cfg.objectives or "")])
+    else:
+        obj = get_objective(objective if objective is not None else cfg.objective, direction=cfg.direction)
     pool = read_smiles_file(cfg.init) if cfg.init else zinc250k()
     out = Path(cfg.out) if cfg.out else default_run_dir(obj.name, cfg.seed)
     cfg = cfg.replace(out=str(out))
@@ -133,6 +139,7 @@ def optimize(
                 "python": platform.python_version(),
             },
         },
+        components=getattr(obj, "names", ()),
     )
     started = time.perf_counter()
 
@@ -322,6 +329,23 @@ def _finish(
                 "survival": _nanmean([r[f"survived:{label}"] for r in rows]),
             }
             for label, share in zip(ga.recipe_labels, ga.share_rule.shares, strict=True)
+        }
+    if ga.pareto is not None:
+        names = ga.pareto.names
+        front = sorted(ga.front, key=lambda e: e.call)
+        folder.write_table(
+            PARETO_FILE, ["smiles", "call", "generation", "operator", *names],
+            [(e.smiles, e.call, e.generation, e.operator, *e.components) for e in front],
+        )  # fmt: skip
+        rows = list(ga.logbook)
+        summary["pareto"] = {
+            "objectives": [{"name": c.name, "direction": c.direction} for c in ga.pareto.components],
+            "front_size": len(front),
+            "hypervolume": rows[-1].get("hypervolume") if rows else None,
+            "hypervolume_reference": [float(-w * r) for w, r in zip(ga.pareto.weights, ga.hv_reference, strict=True)]
+            if ga.hv_reference is not None
+            else None,
+            "note": "score, best.csv and the AUC metrics are the first objective's; pareto_front.csv has the front",
         }
     folder.write_summary(summary)
     folder.close()

@@ -34,6 +34,13 @@ class Config:
         "objective to optimise: a registered name (see `llmga objectives`), name(key=value,...), "
         "path/to/file.py:function or package.module:function",
     )
+    objectives: str | None = _opt(
+        None,
+        "with --pareto: comma-separated objectives optimised together (each keeps its direction), e.g. qed,sa",
+    )
+    pareto: bool = _opt(
+        False, "keep a Pareto set of --objectives: survivors by NSGA-II, the front and its hypervolume per generation"
+    )
     direction: str | None = _opt(
         None, "override the objective's direction: maximize or minimize", choices=("maximize", "minimize")
     )
@@ -211,6 +218,12 @@ class Config:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise bad(name, "give a positive number, or leave it out")
+        if self.pareto and not self.objectives:
+            raise bad("pareto", "give the objectives to trade off with --objectives, e.g. --objectives qed,sa")
+        if self.objectives and not self.pareto:
+            raise bad(
+                "objectives", "add --pareto to keep a Pareto set, or combine them into one score with composite:"
+            )
         if not 0.0 < self.prescreen_keep <= 1.0:
             raise bad("prescreen_keep", "give a share above 0 and at most 1, e.g. --prescreen-keep 0.3")
         if self.filters or self.keep_smarts or self.avoid_smarts:

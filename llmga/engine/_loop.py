@@ -86,7 +86,7 @@ class Individual:
         self.call = evaluation.call
         self.generation = evaluation.generation
         self.operator = evaluation.operator
-        self.fitness = fitness_class((evaluation.score,))
+        self.fitness = fitness_class(evaluation.components or (evaluation.score,))
 
     @property
     def score(self) -> float:
@@ -198,6 +198,15 @@ class GeneticAlgorithm:
         self.rng = rng if rng is not None else np.random.default_rng(config.seed)
         self.direction = objective.direction
         self.fitness_class: type[base.Fitness] = MaxFitness if self.direction == "maximize" else MinFitness
+        from llmga.objectives.pareto import ParetoObjective
+
+        # A Pareto run: fitness is every objective's score (DEAP weights = directions), survivors by NSGA-II.
+        self.pareto = objective if isinstance(objective, ParetoObjective) else None
+        if self.pareto is not None:
+            self.fitness_class = type("ParetoFitness", (base.Fitness,), {"weights": self.pareto.weights})
+        self.front: list[Evaluation] = []  # the non-dominated molecules among all scored so far
+        self._front_seen = 0
+        self.hv_reference: np.ndarray | None = None  # hypervolume reference (minimisation form)
         self.stop = stop
         self._owns_executor = executor is None
         self.executor = executor if executor is not None else make_executor(config.workers)
@@ -254,6 +263,8 @@ class GeneticAlgorithm:
         unique: dict[str, Individual] = {}
         for ind in candidates:
             unique.setdefault(ind.smiles, ind)
+        if self.pareto is not None:
+            return list(tools.selNSGA2(list(unique.values()), self.config.population))
         ranked = sorted(unique.values(), key=lambda i: (-i.fitness.wvalues[0], i.call))
         return ranked[: self.config.population]
 
@@ -271,6 +282,41 @@ class GeneticAlgorithm:
             extra=self._cards,
             population=[ind.as_parent() for ind in self.population],
         )
+
+    def _front_record(self) -> dict[str, Any]:
+        if self.pareto is None:
+            return {}
+        size, volume = self._update_front()
+        return {"front_size": size, "hypervolume": volume}
+
+    def _mating_fitness(self) -> np.ndarray:
+        """Larger-is-better fitness for mating selection: the score, or in a Pareto run the front's rank."""
+        if self.pareto is None:
+            return np.array([ind.fitness.wvalues[0] for ind in self.population])
+        fronts = tools.sortNondominated(self.population, len(self.population))
+        rank = {id(ind): len(fronts) - i for i, front in enumerate(fronts) for ind in front}
+        return np.array([float(rank[id(ind)]) for ind in self.population])
+
+    def _update_front(self) -> tuple[int, float]:
+        """Fold the new evaluations into the Pareto front; its size and hypervolume."""
+        from llmga.objectives.pareto import hypervolume, non_dominated
+
+        assert self.pareto is not None
+        weights = np.array(self.pareto.weights)
+        new = [e for e in self.oracle.records[self._front_seen :] if e.components and not math.isnan(e.score)]
+        self._front_seen = len(self.oracle.records)
+        pool = self.front + new
+        if self.hv_reference is None and pool:
+            # The worst initial value of each objective (minimisation form), a little further out.
+            worst = np.array([-weights * np.array(e.components) for e in pool]).max(axis=0)
+            span = np.ptp(np.array([-weights * np.array(e.components) for e in pool]), axis=0)
+            self.hv_reference = worst + 0.1 * np.where(span > 0, span, 1.0)
+
+        points = np.array([weights * np.array(e.components) for e in pool]).reshape(len(pool), len(weights))
+        self.front = [pool[int(i)] for i in non_dominated(points)] if pool else []
+        minimised = np.array([-weights * np.array(e.components) for e in self.front]).reshape(-1, len(weights))
+        volume = hypervolume(minimised, self.hv_reference) if self.hv_reference is not None else 0.0
+        return len(self.front), volume
 
     def _seen(self, smiles: str) -> bool:
         """Whether ``smiles`` was scored already or rejected by a filter (operators should propose others)."""
@@ -437,6 +483,7 @@ class GeneticAlgorithm:
             "dup": duplicates,
             "rejected": rejected,
             "prescreened": prescreened,
+            **self._front_record(),
             "best": best.score if best else math.nan,
             "top10": top10,
             "top100": top100,
@@ -530,7 +577,7 @@ class GeneticAlgorithm:
                 stop = "max_generations"
                 break
             generation += 1
-            fitness = np.array([ind.fitness.wvalues[0] for ind in self.population])
+            fitness = self._mating_fitness()
             picks = select(fitness, len(self.population), self.rng, self.config.selection, self.config.tournament_size)
             pool = [self.population[i] for i in picks]
             candidates, origins, asked = self._offspring(pool, generation)

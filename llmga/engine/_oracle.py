@@ -34,6 +34,7 @@ class Evaluation:
     generation: int
     operator: str
     parents: tuple[int, ...]
+    components: tuple[float, ...] = ()  # every objective's score, for a Pareto run
 
 
 class Oracle:
@@ -95,8 +96,11 @@ class Oracle:
             finally:
                 self.seconds += time.perf_counter() - start_time
             start = len(self.records)
+            vectors: dict[str, tuple[float, ...]] = getattr(self.objective, "vectors", {})
             fresh = [
-                Evaluation(start + i + 1, smi, float(s), generation, new[smi].operator, new[smi].parents)
+                Evaluation(
+                    start + i + 1, smi, float(s), generation, new[smi].operator, new[smi].parents, vectors.get(smi, ())
+                )
                 for i, (smi, s) in enumerate(zip(batch, scores, strict=True))
             ]
             self.records.extend(fresh)

@@ -12,6 +12,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,6 +31,7 @@ POPULATION_FILE = "population.csv"
 SUMMARY_FILE = "summary.json"
 LLM_CALLS_FILE = "llm_calls.csv"
 PRESCREEN_FILE = "prescreen.csv"
+PARETO_FILE = "pareto_front.csv"
 LLM_CALL_COLUMNS = (
     "time",
     "generation",
@@ -101,8 +103,11 @@ class RunFolder:
         self._llm_writer: Any = None
         self._pre: IO[str] | None = None
         self._pre_writer: Any = None
+        self._components: list[str] = []
 
-    def create(self, config: dict[str, Any], run_info: dict[str, Any]) -> None:
+    def create(self, config: dict[str, Any], run_info: dict[str, Any], components: Sequence[str] = ()) -> None:
+        """Write the configuration and run card and open the tables; ``components`` names a Pareto run's
+        objectives, each a column of ``evaluations.csv`` after the fixed ones."""
         if self.path.exists() and any(self.path.iterdir()):
             raise ConfigError(
                 f"--out {str(self.path)!r} already holds files; choose a new folder (or delete that one) "
@@ -113,7 +118,8 @@ class RunFolder:
         write_json(self.path / RUN_FILE, _clean(run_info))
         self._evals = open(self.path / EVALUATIONS_FILE, "w", newline="")  # noqa: SIM115 - kept open for appends
         self._eval_writer = csv.writer(self._evals)
-        self._eval_writer.writerow(EVALUATION_COLUMNS)
+        self._components = list(components)
+        self._eval_writer.writerow([*EVALUATION_COLUMNS, *self._components])
         self._evals.flush()
 
     def on_evaluations(self, evaluations: list[Evaluation]) -> None:
@@ -126,6 +132,7 @@ class RunFolder:
                 e.generation,
                 e.operator,
                 " ".join(str(p) for p in e.parents),
+                *("" if math.isnan(v) else repr(v) for v in e.components[: len(self._components)]),
             )
             for e in evaluations
         )
