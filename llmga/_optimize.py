@@ -94,12 +94,18 @@ def optimize(
     if objective is not None:
         options["objective"] = _label(objective)
     cfg = base.replace(**options)
+    from llmga.objectives._timeout import TimeoutObjective
+
+    def limited(o: Objective) -> Objective:
+        return TimeoutObjective(o, cfg.objective_timeout) if cfg.objective_timeout is not None else o
+
     if cfg.pareto:
         from llmga.objectives.pareto import ParetoObjective, split_specs
 
-        obj: Objective = ParetoObjective([get_objective(spec) for spec in split_specs(cfg.objectives or "")])
+        specs = split_specs(cfg.objectives or "")
+        obj: Objective = ParetoObjective([limited(get_objective(spec)) for spec in specs])
     else:
-        obj = get_objective(objective if objective is not None else cfg.objective, direction=cfg.direction)
+        obj = limited(get_objective(objective if objective is not None else cfg.objective, direction=cfg.direction))
     pool = read_smiles_file(cfg.init) if cfg.init else zinc250k()
     out = Path(cfg.out) if cfg.out else default_run_dir(obj.name, cfg.seed)
     cfg = cfg.replace(out=str(out))

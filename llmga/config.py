@@ -44,6 +44,11 @@ class Config:
     direction: str | None = _opt(
         None, "override the objective's direction: maximize or minimize", choices=("maximize", "minimize")
     )
+    objective_timeout: float | None = _opt(
+        None,
+        "seconds one molecule may take to score; one that takes longer gets NaN and the run goes on (the "
+        "objective then runs in a child process)",
+    )
     budget: int = _opt(2000, "maximum number of unique oracle calls (PMO uses 10000)")
     population: int = _opt(120, "population size (mu)")
     offspring: int = _opt(70, "children proposed per generation (lambda)")
@@ -214,7 +219,7 @@ class Config:
             raise bad("llm_elite", "give a positive number of molecules, e.g. --llm-elite 50")
         if not self.temperature >= 0:
             raise bad("temperature", "give a temperature of 0 or more, e.g. --temperature 0.8")
-        for name in ("max_llm_tokens", "max_cost", "price_in", "price_out", "max_time"):
+        for name in ("max_llm_tokens", "max_cost", "price_in", "price_out", "max_time", "objective_timeout"):
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise bad(name, "give a positive number, or leave it out")

@@ -192,3 +192,44 @@ def test_decorator_without_arguments():
 
     assert isinstance(f, Objective)
     assert f.description == "One line." and f(["C"])[0] == 2.0
+
+
+def _sometimes_hangs(smiles: str) -> float:
+    import time
+
+    if smiles == "CCCC":
+        time.sleep(60)
+    return float(len(smiles))
+
+
+def test_a_molecule_that_hangs_scores_nan_after_the_timeout_and_the_rest_are_scored():
+    import time
+
+    from llmga.objectives._timeout import TimeoutObjective
+
+    limited = TimeoutObjective(FunctionObjective(_sometimes_hangs), timeout=1.0)
+    clock = time.perf_counter()
+    with pytest.warns(RuntimeWarning, match=r"'_sometimes_hangs' timed out after 1 s on molecule 'CCCC'"):
+        scores = limited(["CC", "CCCC", "CCCCC"])
+    assert time.perf_counter() - clock < 15
+    assert scores[0] == 2.0 and math.isnan(scores[1]) and scores[2] == 5.0
+    assert limited.failures == [("CCCC", "timed out after 1 s")]
+
+
+def test_a_run_with_an_objective_timeout_goes_on_past_a_hanging_molecule(tmp_path):
+    import llmga
+
+    def slow_on_nitro(smiles: str) -> float:
+        import time
+
+        if "[N+](=O)[O-]" in smiles:
+            time.sleep(30)
+        return float(len(smiles))
+
+    with pytest.warns(RuntimeWarning, match="timed out after 0.5 s"):
+        result = llmga.optimize(
+            slow_on_nitro, budget=150, seed=0, llm="none", objective_timeout=0.5, out=str(tmp_path / "run")
+        )
+    nitro = result.evaluations[result.evaluations["smiles"].str.contains(r"\[N\+\]\(=O\)\[O-\]", regex=True)]
+    assert len(nitro) >= 1 and nitro["score"].isna().all()
+    assert result.summary["calls"] == 150
