@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from rdkit import Chem, DataStructs, rdBase
 from rdkit.Chem import rdFingerprintGenerator
 
-__all__ = ["canonical", "morgan", "quiet_rdkit", "to_mol", "to_smiles"]
+__all__ = ["canonical", "morgan", "morgan_generator", "quiet_rdkit", "to_mol", "to_smiles"]
 
 
 @contextlib.contextmanager
@@ -61,11 +61,12 @@ def canonical(smiles: str | Chem.Mol | None) -> str | None:
 
 
 @functools.cache
-def _morgan_generator() -> rdFingerprintGenerator.FingerprintGenerator64:
+def morgan_generator() -> rdFingerprintGenerator.FingerprintGenerator64:
+    """The Morgan generator behind :func:`morgan` (radius 2, 2048 bits), for counts or bit information."""
     return rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
 
 def morgan(smiles: str | Chem.Mol | None) -> DataStructs.ExplicitBitVect | None:
     """Morgan fingerprint (radius 2, 2048 bits) of a SMILES string or ``Mol``; ``None`` if invalid."""
     mol = to_mol(smiles)
-    return _morgan_generator().GetFingerprint(mol) if mol is not None else None
+    return morgan_generator().GetFingerprint(mol) if mol is not None else None

@@ -16,30 +16,24 @@ language model does.
 
 from __future__ import annotations
 
-import functools
 from collections import deque
 
 import numpy as np
 from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 
-from llmga.chem import to_mol
+from llmga.chem import morgan_generator, to_mol
 
 __all__ = ["CONDITION_BITS", "crossover_condition", "region_bits"]
 
-CONDITION_BITS = 2048
-
-
-@functools.cache
-def _generator() -> rdFingerprintGenerator.FingerprintGenerator64:
-    return rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=CONDITION_BITS)
+CONDITION_BITS = 2048  # the width of llmga.chem.morgan
 
 
 def _bit_centres(mol: Chem.Mol) -> dict[int, list[int]]:
     """Each set Morgan bit and the atoms at the centre of the environments that set it."""
     info = rdFingerprintGenerator.AdditionalOutput()
     info.AllocateBitInfoMap()
-    _generator().GetFingerprint(mol, additionalOutput=info)
+    morgan_generator().GetFingerprint(mol, additionalOutput=info)
     return {int(bit): [int(atom) for atom, _ in envs] for bit, envs in info.GetBitInfoMap().items()}
 
 

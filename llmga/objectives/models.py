@@ -33,10 +33,9 @@ from typing import Any
 
 import numpy as np
 from rdkit import Chem, DataStructs
-from rdkit.Chem import rdFingerprintGenerator, rdMolDescriptors
-from rdkit.Chem.Scaffolds import MurckoScaffold
+from rdkit.Chem import rdMolDescriptors
 
-from llmga.chem import to_mol
+from llmga.chem import morgan, morgan_generator, to_mol
 from llmga.config import _opt
 from llmga.errors import LLMGAError, ObjectiveError
 from llmga.objectives._base import Objective, check_direction
@@ -47,13 +46,8 @@ MODES = ("mean", "ucb", "uncertainty", "domain")
 _CARD = "model_card.json"
 _MODEL = "model.joblib"
 _TRAIN_FPS = "train_fingerprints.npy"
-_FP_BITS = 2048
+_FP_BITS = 2048  # the width of llmga.chem.morgan_generator
 _CHECKS = 20  # molecules whose predictions the card stores, to verify a model after loading
-
-
-@functools.cache
-def _morgan() -> rdFingerprintGenerator.FingerprintGenerator64:
-    return rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=_FP_BITS)
 
 
 @functools.cache
@@ -75,7 +69,7 @@ def featurize(smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         mol = to_mol(s)
         if mol is None:
             continue
-        out[i, :_FP_BITS] = _morgan().GetCountFingerprintAsNumPy(mol)
+        out[i, :_FP_BITS] = morgan_generator().GetCountFingerprintAsNumPy(mol)
         desc = np.asarray(list(_properties().ComputeProperties(mol)), dtype=np.float64)
         out[i, _FP_BITS:] = np.clip(np.nan_to_num(desc, nan=0.0, posinf=0.0, neginf=0.0), -1e6, 1e6)
         ok[i] = True
@@ -83,7 +77,7 @@ def featurize(smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _bit_fps(smiles: Sequence[str]) -> list[DataStructs.ExplicitBitVect]:
-    return [_morgan().GetFingerprint(m) for s in smiles if (m := to_mol(s)) is not None]
+    return [fp for s in smiles if (fp := morgan(s)) is not None]
 
 
 def scaffold_folds(smiles: Sequence[str], k: int) -> np.ndarray:
@@ -92,6 +86,8 @@ def scaffold_folds(smiles: Sequence[str], k: int) -> np.ndarray:
     Scaffold groups, largest first, each go to the fold with the fewest
     molecules so far (ties: the lowest fold): deterministic, and balanced.
     """
+    from rdkit.Chem.Scaffolds import MurckoScaffold  # imported here: the CLI reads this module at start-up
+
     groups: dict[str, list[int]] = {}
     for i, s in enumerate(smiles):
         mol = to_mol(s)
@@ -365,8 +361,8 @@ class ModelObjective(Objective):
         if self.mode == "domain":
             train = self.loaded.train_fps
             for i in np.flatnonzero(ok):
-                fp = _morgan().GetFingerprint(to_mol(smiles[int(i)]))
-                out[i] = max(DataStructs.BulkTanimotoSimilarity(fp, train), default=0.0)
+                fp = morgan(smiles[int(i)])  # parses: featurize said so
+                out[i] = max(DataStructs.BulkTanimotoSimilarity(fp, train), default=0.0) if fp is not None else np.nan
             return out
         mean, spread = _predict(self.loaded.model, features[ok])
         if self.mode == "mean":
