@@ -10,8 +10,6 @@ import argparse
 import dataclasses
 import math
 import sys
-import types
-import typing
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,22 +20,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from llmga._signals import graceful_interrupt
-from llmga.config import Config
+from llmga.config import Config, field_type
 from llmga.errors import ConfigError, LLMGAError
 
 __all__ = ["build_parser", "main"]
 
 _TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
-
-
-def _field_type(field: dataclasses.Field[Any], cls: type = Config) -> type:
-    """The scalar type of a dataclass field, from its (string) annotation."""
-    hints = typing.get_type_hints(cls)
-    hint = hints[field.name]
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        hint = args[0]
-    return hint if isinstance(hint, type) else str
 
 
 def _default_note(help_text: str, default: object) -> str:
@@ -57,7 +45,7 @@ def _add_config_flags(
         default = (defaults or {}).get(field.name, field.default)
         kwargs: dict[str, Any] = {
             "dest": field.name,
-            "type": _field_type(field, cls),
+            "type": field_type(field, cls),
             "default": argparse.SUPPRESS,
             "help": field.metadata.get("help", "") + _default_note(field.metadata.get("help", ""), default),
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 from llmga.errors import ConfigError
 
-__all__ = ["SELECTIONS", "Config", "read_campaign"]
+__all__ = ["SELECTIONS", "Config", "field_type", "read_campaign"]
 
 SELECTIONS = ("proportional", "rank", "tournament", "quantile")
 
@@ -266,16 +267,20 @@ class Config:
         return dataclasses.replace(self, **changes)
 
 
+def field_type(field: dataclasses.Field[Any], cls: type = Config) -> type:
+    """The scalar type of a dataclass field, from its (string) annotation (``int | None`` -> ``int``)."""
+    hints = typing.get_type_hints(cls)
+    hint = hints[field.name]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        hint = args[0]
+    return hint if isinstance(hint, type) else str
+
+
 def _expected(field: dataclasses.Field[Any]) -> tuple[type, ...]:
     """The TOML value types a field accepts (an int where a float is wanted is fine)."""
-    text = str(field.type)
-    if text.startswith("bool"):
-        return (bool,)
-    if text.startswith("int"):
-        return (int,)
-    if text.startswith("float"):
-        return (int, float)
-    return (str,)
+    kind = field_type(field)
+    return (int, float) if kind is float else (kind,)
 
 
 def read_campaign(path: str | Path) -> dict[str, Any]:
