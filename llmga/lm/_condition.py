@@ -73,12 +73,12 @@ def region_bits(smiles: str | Chem.Mol, rng: np.random.Generator, share: float) 
 
 
 def crossover_condition(
-    a: str | Chem.Mol, b: str | Chem.Mol, rng: np.random.Generator, share: tuple[float, float] = (0.35, 0.65)
+    a: str | Chem.Mol, b: str | Chem.Mol, rng: np.random.Generator, share: float
 ) -> np.ndarray | None:
-    """The bits of a region of ``a`` (a share drawn from ``share``) joined with the rest's share of ``b``."""
-    s = float(rng.uniform(*share))
-    bits_a = region_bits(a, rng, s)
-    bits_b = region_bits(b, rng, 1.0 - s)
+    """The bits of a region of ``a`` holding ``share`` of its atoms joined with those of a region of ``b``
+    holding the rest's share of its atoms."""
+    bits_a = region_bits(a, rng, share)
+    bits_b = region_bits(b, rng, 1.0 - share)
     if bits_a is None or bits_b is None:
         return None
     return np.union1d(bits_a, bits_b)

@@ -48,6 +48,11 @@ class Edit:
     bits: int = 0  # Morgan bits the model was given as its condition (crossover)
 
 
+def _kept(length: int, share: float) -> int:
+    """How many of a parent's ``length`` tokens a prompt keeps for ``share``: at least one, never all."""
+    return min(length - 1, max(1, round(share * length)))
+
+
 def _decode(selfies_text: str) -> str | None:
     import selfies as sf
 
@@ -213,17 +218,21 @@ class EmbeddedLM:
         """One child per parent: keep a random share in ``keep`` of a random SELFIES, sample the rest."""
         prompts: list[list[int]] = []
         made: list[tuple[int, int] | None] = []  # per parent: (kept tokens, SELFIES length)
-        max_prompt = self.model.cfg.n_positions - 8
         for parent in parents:
-            toks = random_selfies(parent, rng)
-            ids = self.vocab.encode(toks) if toks else None
-            if not ids or len(ids) >= max_prompt:
+            ids = self._random_ids(parent, rng)
+            if ids is None:
                 made.append(None)
                 continue
-            kept = min(len(ids) - 1, max(1, round(rng.uniform(*keep) * len(ids))))
+            kept = _kept(len(ids), rng.uniform(*keep))
             prompts.append([self.vocab.bos, *ids[:kept]])
             made.append((kept, len(ids)))
         return self._complete_edits(parents, prompts, made, rng, temperature)
+
+    def _random_ids(self, smiles: str, rng: np.random.Generator) -> list[int] | None:
+        """Token ids of a random SELFIES of ``smiles``, or None when it has none or it leaves no room to write."""
+        toks = random_selfies(smiles, rng)
+        ids = self.vocab.encode(toks) if toks else None
+        return ids if ids and len(ids) < self.model.cfg.n_positions - 8 else None
 
     def cross(
         self,
@@ -257,24 +266,22 @@ class EmbeddedLM:
         prompts: list[list[int]] = []
         conditions: list[np.ndarray] = []
         made: list[tuple[int, int] | None] = []
-        max_prompt = self.model.cfg.n_positions - 8
         for a, b in pairs:
             s = float(rng.uniform(*share))
             if from_prefix:
-                toks = random_selfies(a, rng)
-                ids = self.vocab.encode(toks) if toks else None
+                ids = self._random_ids(a, rng)
                 bits_b = region_bits(b, rng, 1.0 - s)
-                if not ids or len(ids) >= max_prompt or bits_b is None:
+                if ids is None or bits_b is None:
                     made.append(None)
                     continue
-                kept = min(len(ids) - 1, max(1, round(s * len(ids))))
+                kept = _kept(len(ids), s)
                 head = _decode(self.vocab.decode(ids[:kept]))
                 bits_a = region_bits(head, rng, 1.0) if head else None
                 bits = np.union1d(bits_a, bits_b) if bits_a is not None else bits_b
                 prompts.append([self.vocab.bos, *ids[:kept]])
                 made.append((kept, len(ids)))
             else:
-                joined = crossover_condition(a, b, rng, (s, s))
+                joined = crossover_condition(a, b, rng, s)
                 if joined is None:
                     made.append(None)
                     continue

@@ -78,7 +78,6 @@ class OnlineFineTuner:
         self.seconds = 0.0
         self.trained_tokens = 0  # tokens trained on, over all fine-tunes
         self.work = 0.0  # all fine-tunes' work, in proposed-token units: token_cost x trained + check samples
-        self.last_tokens = 0
         self.largest = 0.0  # the most work one fine-tune has taken (the estimate for the next)
         self.check_tokens = 0  # of the model's sampled tokens, those drawn by fine-tunes' checks
         self.count = 0
@@ -164,7 +163,6 @@ class OnlineFineTuner:
         self.check_tokens += checks
         self.seconds += seconds
         self.trained_tokens += tokens
-        self.last_tokens = tokens
         self.work += s.token_cost * tokens + checks
         self.largest = max(self.largest, s.token_cost * tokens + checks)
         self.count += 1

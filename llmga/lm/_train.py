@@ -335,10 +335,10 @@ def train_lm(
         losses.append(round(float(loss.detach()), 4))
         if step % settings.eval_every == 0:
             heldout = _heldout_loss(model, held, vocab, max_len) if held else math.nan
-            row = {"step": step, "loss": float(np.mean(losses[-100:])), "heldout": heldout, "seconds": seconds}
-            if n_cond and held:
-                row["heldout_given_bits"] = _heldout_loss(model, held, vocab, max_len, limit=1000, region=1.0)
             if progress is not None:
+                row = {"step": step, "loss": float(np.mean(losses[-100:])), "heldout": heldout, "seconds": seconds}
+                if n_cond and held:  # only for the progress line: the card has its own, at the end
+                    row["heldout_given_bits"] = _heldout_loss(model, held, vocab, max_len, limit=1000, region=1.0)
                 progress(row)
         if time.perf_counter() - last_ckpt > settings.checkpoint_minutes * 60:
             save_checkpoint()

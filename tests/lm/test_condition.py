@@ -31,7 +31,7 @@ def test_a_crossover_condition_joins_bits_of_both_parents():
     rng = np.random.default_rng(2)
     a, b = _on(ASPIRIN), _on(IBUPROFEN)
     for _ in range(10):
-        bits = set(crossover_condition(ASPIRIN, IBUPROFEN, rng).tolist())
+        bits = set(crossover_condition(ASPIRIN, IBUPROFEN, rng, rng.uniform(0.35, 0.65)).tolist())
         assert bits <= a | b
         assert bits & (a - b) and bits & (b - a)  # something of each parent that the other lacks
-    assert crossover_condition(ASPIRIN, "C1CC", rng) is None
+    assert crossover_condition(ASPIRIN, "C1CC", rng, 0.5) is None
