@@ -306,16 +306,15 @@ class GeneticAlgorithm:
         new = [e for e in self.oracle.records[self._front_seen :] if e.components and not math.isnan(e.score)]
         self._front_seen = len(self.oracle.records)
         pool = self.front + new
+        # Every objective in minimisation form (smaller is better), one row per molecule.
+        minimised = -weights * np.array([e.components for e in pool], dtype=float).reshape(len(pool), len(weights))
         if self.hv_reference is None and pool:
-            # The worst initial value of each objective (minimisation form), a little further out.
-            worst = np.array([-weights * np.array(e.components) for e in pool]).max(axis=0)
-            span = np.ptp(np.array([-weights * np.array(e.components) for e in pool]), axis=0)
-            self.hv_reference = worst + 0.1 * np.where(span > 0, span, 1.0)
-
-        points = np.array([weights * np.array(e.components) for e in pool]).reshape(len(pool), len(weights))
-        self.front = [pool[int(i)] for i in non_dominated(points)] if pool else []
-        minimised = np.array([-weights * np.array(e.components) for e in self.front]).reshape(-1, len(weights))
-        volume = hypervolume(minimised, self.hv_reference) if self.hv_reference is not None else 0.0
+            # The worst initial value of each objective, a little further out.
+            span = np.ptp(minimised, axis=0)
+            self.hv_reference = minimised.max(axis=0) + 0.1 * np.where(span > 0, span, 1.0)
+        keep = non_dominated(-minimised) if pool else np.zeros(0, dtype=np.int64)
+        self.front = [pool[int(i)] for i in keep]
+        volume = hypervolume(minimised[keep], self.hv_reference) if self.hv_reference is not None else 0.0
         return len(self.front), volume
 
     def _seen(self, smiles: str) -> bool:
