@@ -13,7 +13,7 @@ from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
 from llmga.errors import ConfigError
 from llmga.filters._base import Filter
-from llmga.objectives.rdkit import crippen_logp, molecular_weight
+from llmga.objectives.rdkit import DESCRIPTORS, crippen_logp, molecular_weight
 
 __all__ = ["ALERT_CATALOGS", "RULES", "AlertFilter", "PropertyWindow", "RuleFilter", "SubstructureFilter"]
 
@@ -96,8 +96,6 @@ class PropertyWindow(Filter):
     """Keeps molecules whose descriptor (a built-in objective such as ``sa`` or ``mw``) lies in a window."""
 
     def __init__(self, descriptor: str, low: float = -math.inf, high: float = math.inf) -> None:
-        from llmga.objectives.rdkit import DESCRIPTORS
-
         if descriptor not in DESCRIPTORS:
             raise ConfigError(
                 f"filter on {descriptor!r}: not a descriptor; use one of {', '.join(DESCRIPTORS)} (e.g. sa<=4.5)"

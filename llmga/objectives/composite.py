@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from llmga.errors import ObjectiveError
-from llmga.objectives._base import Objective
+from llmga.objectives._base import Objective, check_scores
 
 __all__ = ["AGGREGATES", "TRANSFORMS", "Component", "CompositeObjective", "composite_from_spec"]
 
@@ -121,8 +121,6 @@ class CompositeObjective(Objective):
         self.last_components: dict[str, np.ndarray] = {}
 
     def __call__(self, smiles: Sequence[str]) -> np.ndarray:
-        from llmga.objectives._base import check_scores
-
         weights = np.array([c.weight for c in self.components])
         values = np.empty((len(self.components), len(smiles)))
         self.last_components = {}
