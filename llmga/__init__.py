@@ -11,10 +11,10 @@ Quick start::
 
 from __future__ import annotations
 
-from llmga._optimize import optimize, summarize
+from llmga._optimize import optimize, resume, summarize
 from llmga.config import Config
 from llmga.engine import GeneticAlgorithm, Recipe
-from llmga.errors import ConfigError, InitPopulationError, LLMGAError, ObjectiveError, OperatorError
+from llmga.errors import ConfigError, InitPopulationError, LLMGAError, ObjectiveError, OperatorError, ResumeError
 from llmga.metrics import top_k_auc, top_k_mean
 from llmga.objectives import Objective, available, get_objective, objective, register
 from llmga.operators import Operator, Parent, VariationContext
@@ -32,6 +32,7 @@ __all__ = [
     "OperatorError",
     "Parent",
     "Recipe",
+    "ResumeError",
     "RunResult",
     "VariationContext",
     "available",
@@ -40,6 +41,7 @@ __all__ = [
     "objective",
     "optimize",
     "register",
+    "resume",
     "summarize",
     "top_k_auc",
     "top_k_mean",

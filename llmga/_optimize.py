@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from llmga.backends import Backend, GenerationParams, Usage, is_embedded, make_backend
+from llmga.backends._recorded import RecordedBackend
 from llmga.config import Config
 from llmga.data import read_smiles_file, zinc250k
 from llmga.engine import EngineResult, GeneticAlgorithm, Observer, Recipe, default_recipes
@@ -36,7 +37,7 @@ from llmga.result import RunResult, load
 from llmga.store import BEST_FILE, POPULATION_FILE, RunFolder, default_run_dir
 from llmga.store._run_folder import PARETO_FILE
 
-__all__ = ["build_recipes", "optimize", "summarize"]
+__all__ = ["build_recipes", "optimize", "resume", "summarize"]
 
 
 def _version(dist: str) -> str | None:
@@ -87,13 +88,57 @@ def optimize(
     ``"interrupted"``) when it returns True.
 
     The run folder (``out``, default ``runs/<objective>-<time>-s<seed>``)
-    receives every evaluation as it is scored, so an error or Ctrl-C loses
-    nothing already computed.
+    commits every evaluation to its store as it is scored, so an error,
+    Ctrl-C or kill loses nothing already computed, and :func:`resume`
+    continues the run from there.
     """
     base = config or Config()
     if objective is not None:
         options["objective"] = _label(objective)
     cfg = base.replace(**options)
+    obj = _make_objective(cfg, objective)
+    out = Path(cfg.out) if cfg.out else default_run_dir(obj.name, cfg.seed)
+    cfg = cfg.replace(out=str(out))
+    return _run(cfg, obj, RunFolder(out), recipes, observers, stop, resumed=False)
+
+
+def resume(
+    path: str | Path,
+    objective: Objective | Callable[..., object] | None = None,
+    *,
+    recipes: Sequence[Recipe] | None = None,
+    observers: Sequence[Observer] = (),
+    stop: Callable[[], bool | str | None] | None = None,
+) -> RunResult:
+    """Continue a run that stopped (Ctrl-C, SIGTERM, kill -9, a power cut, an error) where it stopped.
+
+    The run is retraced from its seed with its configuration, answering
+    every oracle call and external language-model prompt it recorded from
+    the record (nothing recorded is scored, asked or counted again), and
+    then goes on. With a deterministic objective the finished run equals
+    one that was never stopped. A run of a Python objective needs it again
+    (``objective=``), as do runs with custom ``recipes``. A resumed run that
+    leaves its record (llmga or a model changed) raises
+    :class:`~llmga.errors.ResumeError` and changes nothing.
+    """
+    folder = RunFolder(path)
+    saved = folder.resume()
+    try:
+        cfg = Config.from_dict(saved)
+        if objective is None and cfg.objective.startswith("python:"):
+            raise LLMGAError(
+                f"the run in {str(path)!r} optimised a Python object ({cfg.objective}); pass it again: "
+                f"llmga.resume({str(path)!r}, objective=...)"
+            )
+        obj = _make_objective(cfg, objective)
+    except BaseException:
+        folder.close()
+        raise
+    return _run(cfg, obj, folder, recipes, observers, stop, resumed=True)
+
+
+def _make_objective(cfg: Config, objective: str | Objective | Callable[..., object] | None) -> Objective:
+    """The objective a configuration names (or ``objective`` itself), with the timeout it asks for."""
     from llmga.objectives._timeout import TimeoutObjective
 
     def limited(o: Objective) -> Objective:
@@ -103,50 +148,65 @@ def optimize(
         from llmga.objectives.pareto import ParetoObjective, split_specs
 
         specs = split_specs(cfg.objectives or "")
-        obj: Objective = ParetoObjective([limited(get_objective(spec)) for spec in specs])
-    else:
-        obj = limited(get_objective(objective if objective is not None else cfg.objective, direction=cfg.direction))
-    pool = read_smiles_file(cfg.init) if cfg.init else zinc250k()
-    out = Path(cfg.out) if cfg.out else default_run_dir(obj.name, cfg.seed)
-    cfg = cfg.replace(out=str(out))
-    backend = make_backend(cfg)  # a bad --llm fails here, before any oracle call
-    usage = Usage(cfg.price_in, cfg.price_out, cfg.max_llm_tokens, cfg.max_cost) if backend else None
-    folder = RunFolder(out)
+        return ParetoObjective([limited(get_objective(spec)) for spec in specs])
+    return limited(get_objective(objective if objective is not None else cfg.objective, direction=cfg.direction))
 
-    def log_llm_call(record: dict[str, Any]) -> None:
-        if usage is not None:
-            usage.add(record)
-        folder.on_llm_call(record)
 
-    recipe_list = list(recipes) if recipes is not None else build_recipes(cfg, backend, log=log_llm_call)
+def _run(
+    cfg: Config,
+    obj: Objective,
+    folder: RunFolder,
+    recipes: Sequence[Recipe] | None,
+    observers: Sequence[Observer],
+    stop: Callable[[], bool | str | None] | None,
+    *,
+    resumed: bool,
+) -> RunResult:
+    """Run (or, ``resumed``, continue) the GA into ``folder`` and read the result back."""
+    try:
+        pool = read_smiles_file(cfg.init) if cfg.init else zinc250k()
+        backend = make_backend(cfg)  # a bad --llm fails here, before any oracle call
+        if backend is not None:
+            backend = RecordedBackend(backend, folder.on_completions, folder.recorded_completions)
+        usage = Usage(cfg.price_in, cfg.price_out, cfg.max_llm_tokens, cfg.max_cost) if backend else None
 
-    folder.create(
-        cfg.to_dict(),
-        {
-            "objective": obj.card(),
-            "recipes": [
-                {
-                    "crossover": r.crossover.card() if r.crossover else None,
-                    "mutation": r.mutation.card() if r.mutation else None,
-                    "mutation_rate": r.mutation_rate,
-                    "share": r.share,
-                    "elite": r.elite,
-                }
-                for r in recipe_list
-            ],
-            "init": cfg.init or "zinc250k (shipped)",
-            "init_pool_size": len(pool),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "versions": {
-                "llmga": _version("llmga"),
-                "rdkit": _version("rdkit"),
-                "deap": _version("deap"),
-                "numpy": np.__version__,
-                "python": platform.python_version(),
+        def log_llm_call(record: dict[str, Any]) -> None:
+            if usage is not None:
+                usage.add(record)
+            folder.on_llm_call(record)
+
+        recipe_list = list(recipes) if recipes is not None else build_recipes(cfg, backend, log=log_llm_call)
+    except BaseException:
+        folder.close()
+        raise
+    if not resumed:
+        folder.create(
+            cfg.to_dict(),
+            {
+                "objective": obj.card(),
+                "recipes": [
+                    {
+                        "crossover": r.crossover.card() if r.crossover else None,
+                        "mutation": r.mutation.card() if r.mutation else None,
+                        "mutation_rate": r.mutation_rate,
+                        "share": r.share,
+                        "elite": r.elite,
+                    }
+                    for r in recipe_list
+                ],
+                "init": cfg.init or "zinc250k (shipped)",
+                "init_pool_size": len(pool),
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "versions": {
+                    "llmga": _version("llmga"),
+                    "rdkit": _version("rdkit"),
+                    "deap": _version("deap"),
+                    "numpy": np.__version__,
+                    "python": platform.python_version(),
+                },
             },
-        },
-        components=getattr(obj, "names", ()),
-    )
+            components=getattr(obj, "names", ()),
+        )
     started = time.perf_counter()
 
     def stop_reason() -> bool | str | None:
@@ -159,19 +219,28 @@ def optimize(
             return "max_time"
         return None
 
-    ga = GeneticAlgorithm(obj, cfg, pool, recipes=recipe_list, observers=[folder, *observers], stop=stop_reason)
+    ga = GeneticAlgorithm(
+        obj,
+        cfg,
+        pool,
+        recipes=recipe_list,
+        observers=[folder, *observers],
+        stop=stop_reason,
+        replay=folder.recorded_evaluations,
+    )
+    replayed = len(folder.recorded_evaluations) if resumed else None
     try:
         result = ga.run()
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        _finish(folder, ga, None, reason, f"{type(exc).__name__}: {exc}", usage)
+        _finish(folder, ga, None, reason, f"{type(exc).__name__}: {exc}", usage, replayed)
         raise
     finally:
         if backend is not None:
             backend.close()
     status = "interrupted" if result.stop_reason == "interrupted" else "finished"
-    _finish(folder, ga, result, status, None, usage)
-    return load(out)
+    _finish(folder, ga, result, status, None, usage, replayed)
+    return load(folder.path)
 
 
 def build_recipes(
@@ -283,8 +352,9 @@ def _finish(
     status: str,
     error: str | None,
     usage: Usage | None = None,
+    replayed: int | None = None,
 ) -> None:
-    """Write best molecules, final population and summary (also after a failure)."""
+    """Write best molecules, final population and summary (also after a failure), export the tables."""
     evaluations = ga.oracle.records
     direction = ga.direction
     sign = -1.0 if direction == "maximize" else 1.0
@@ -314,6 +384,8 @@ def _finish(
         error=error,
         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
+    if replayed is not None:
+        summary["resumed_after_calls"] = replayed  # calls answered from the record when the run was resumed
     if usage is not None:
         children = [e for e in evaluations if e.generation > 0]
         summary.update(usage.summary())

@@ -23,9 +23,11 @@ from llmga._signals import graceful_interrupt
 from llmga.config import Config, field_type
 from llmga.errors import ConfigError, LLMGAError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["NOT_CONFIG", "build_parser", "main"]
 
 _TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
+# The flags of `llmga optimize` that are not Config fields.
+NOT_CONFIG = ("command", "quiet", "config", "resume")
 
 
 def _default_note(help_text: str, default: object) -> str:
@@ -77,7 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="campaign file: TOML whose keys are these options (flags given here override it)",
     )
+    opt.add_argument(
+        "--resume",
+        metavar="DIR",
+        default=None,
+        help="continue the stopped run in DIR (Ctrl-C, SIGTERM, kill -9, power cut) with its own configuration: "
+        "nothing it scored is scored again",
+    )
     opt.add_argument("--quiet", action="store_true", help="print only the final summary line")
+    exp = sub.add_parser(
+        "export",
+        help="write a run's tables (CSV) from its store, e.g. after a kill -9",
+        description="Write evaluations.csv, generations.csv, llm_calls.csv and prescreen.csv of a run folder "
+        "from its store (run.sqlite); works on a running, stopped or finished run.",
+    )
+    exp.add_argument("run", metavar="RUN", help="a run folder")
     objs = sub.add_parser(
         "objectives",
         help="list the objectives: built-in, PMO, installed plug-ins, and those of a file",
@@ -182,10 +198,24 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
     from llmga._optimize import optimize
     from llmga.config import read_campaign
 
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "quiet", "config")}
-    if args.config:
-        options = read_campaign(args.config) | options
-    config = Config(**options)
+    options = {k: v for k, v in vars(args).items() if k not in NOT_CONFIG}
+    if args.resume:
+        if options or args.config:
+            given = ", ".join("--" + k.replace("_", "-") for k in options) or "--config"
+            raise ConfigError(
+                f"--resume continues a run with its own configuration; drop {given} (start a new run to change it)"
+            )
+        from llmga.store import RunStore
+
+        store = RunStore.open(args.resume)
+        try:
+            config = Config.from_dict(store.config())
+        finally:
+            store.close()
+    else:
+        if args.config:
+            options = read_campaign(args.config) | options
+        config = Config(**options)
     observers: list[_ProgressObserver] = []
     if not args.quiet:
         progress = Progress(
@@ -201,9 +231,18 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
         observers.append(_ProgressObserver(progress, config.budget))
     try:
         with graceful_interrupt() as stop:
-            result = optimize(config=config, observers=observers, stop=stop)
+            if args.resume:
+                from llmga._optimize import resume
+
+                result = resume(args.resume, observers=observers, stop=stop)
+            else:
+                result = optimize(config=config, observers=observers, stop=stop)
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: everything scored so far is in the run folder")
+        console.print(
+            "[yellow]interrupted[/]: everything scored so far is in the run folder; continue with "
+            "`llmga optimize --resume DIR`",
+            soft_wrap=True,
+        )
         return 130
     finally:
         for obs in observers:
@@ -211,7 +250,8 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
     s = result.summary
     if s.get("status") == "interrupted":
         console.print(
-            f"[yellow]interrupted[/] after {s.get('calls')} oracle calls; everything scored is in {result.path}",
+            f"[yellow]interrupted[/] after {s.get('calls')} oracle calls; everything scored is in {result.path}; "
+            f"continue with: llmga optimize --resume {result.path}",
             soft_wrap=True,
         )
         return 130
@@ -264,6 +304,14 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
     metrics.add_row("stopped by", str(s.get("stop_reason")))
     metrics.add_row("run folder", str(result.path))
     console.print(metrics)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from llmga.store import export
+
+    for path in export(args.run):
+        console.print(str(path), soft_wrap=True)
     return 0
 
 
@@ -449,6 +497,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_train_lm(args, console)
             if args.command == "train-model":
                 return _cmd_train_model(args, console)
+            if args.command == "export":
+                return _cmd_export(args, console)
             return _cmd_objectives(args, console)
         except ConfigError as exc:
             err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)

@@ -227,9 +227,7 @@ class Config:
         if self.pareto and not self.objectives:
             raise bad("pareto", "give the objectives to trade off with --objectives, e.g. --objectives qed,sa")
         if self.objectives and not self.pareto:
-            raise bad(
-                "objectives", "add --pareto to keep a Pareto set, or combine them into one score with composite:"
-            )
+            raise bad("objectives", "add --pareto to keep a Pareto set, or combine them into one score with composite:")
         if not 0.0 < self.prescreen_keep <= 1.0:
             raise bad("prescreen_keep", "give a share above 0 and at most 1, e.g. --prescreen-keep 0.3")
         if self.filters or self.keep_smarts or self.avoid_smarts:

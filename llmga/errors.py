@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "InitPopulationError", "LLMGAError", "ObjectiveError", "OperatorError"]
+__all__ = ["ConfigError", "InitPopulationError", "LLMGAError", "ObjectiveError", "OperatorError", "ResumeError"]
 
 
 class LLMGAError(Exception):
@@ -23,3 +23,7 @@ class InitPopulationError(LLMGAError):
 
 class OperatorError(LLMGAError):
     """An operator broke its contract (wrong number of groups or children)."""
+
+
+class ResumeError(LLMGAError):
+    """A resumed run did not retrace its record (llmga, a model or an input changed since it started)."""

@@ -12,10 +12,13 @@ from llmga.config import Config
 from llmga.errors import LLMGAError
 from llmga.store import (
     CONFIG_FILE,
+    EVALUATION_COLUMNS,
     EVALUATIONS_FILE,
     GENERATIONS_FILE,
     RUN_FILE,
+    STORE_FILE,
     SUMMARY_FILE,
+    RunStore,
 )
 
 __all__ = ["RunResult", "load"]
@@ -46,20 +49,43 @@ class RunResult:
     @property
     def evaluations(self) -> pd.DataFrame:
         if self._evaluations is None:
-            self._evaluations = pd.read_csv(
-                self.path / EVALUATIONS_FILE,
-                dtype={"smiles": str, "operator": str, "parents": str},
-                keep_default_na=False,
-                na_values={"score": [""]},
-            )
+            if RunStore.exists(self.path):
+                self._evaluations = self._from_store()[0]
+            else:  # a folder written before runs kept a store
+                self._evaluations = pd.read_csv(
+                    self.path / EVALUATIONS_FILE,
+                    dtype={"smiles": str, "operator": str, "parents": str},
+                    keep_default_na=False,
+                    na_values={"score": [""]},
+                )
         return self._evaluations
 
     @property
     def history(self) -> pd.DataFrame:
         if self._history is None:
             path = self.path / GENERATIONS_FILE
-            self._history = pd.read_csv(path) if path.exists() else pd.DataFrame()
+            if RunStore.exists(self.path):
+                self._history = self._from_store()[1]
+            else:
+                self._history = pd.read_csv(path) if path.exists() else pd.DataFrame()
         return self._history
+
+    def _from_store(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Evaluations and history read from the run's store (also while the run goes on)."""
+        store = RunStore.open(self.path)
+        try:
+            components = list(store.meta("components") or [])
+            rows = [
+                (e.call, e.smiles, e.score, e.generation, e.operator, " ".join(map(str, e.parents)), *e.components)
+                for e in store.evaluations()
+            ]
+            generations = [record for _, record, _, _ in store.generations()]
+        finally:
+            store.close()
+        evaluations = pd.DataFrame(rows, columns=[*EVALUATION_COLUMNS, *components]).astype({"score": float})
+        history = pd.DataFrame(generations)
+        self._evaluations, self._history = evaluations, history
+        return evaluations, history
 
     def to_frame(self) -> pd.DataFrame:
         """A copy of every evaluation, in call order."""
@@ -97,9 +123,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 def load(path: str | Path) -> RunResult:
     """Open a run folder written by :func:`llmga.optimize` or ``llmga optimize``."""
     p = Path(path)
-    if not (p / CONFIG_FILE).exists() or not (p / EVALUATIONS_FILE).exists():
+    if not (p / CONFIG_FILE).exists() or not ((p / STORE_FILE).exists() or (p / EVALUATIONS_FILE).exists()):
         raise LLMGAError(
-            f"{str(path)!r} is not a run folder (it lacks {CONFIG_FILE} or {EVALUATIONS_FILE}); "
+            f"{str(path)!r} is not a run folder (it lacks {CONFIG_FILE} or {STORE_FILE}); "
             "give a folder made by `llmga optimize`, e.g. runs/logp-20260101-120000-s0"
         )
     return RunResult(p)

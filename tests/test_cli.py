@@ -11,7 +11,7 @@ import time
 import pytest
 
 import llmga
-from llmga.cli import build_parser, main
+from llmga.cli import NOT_CONFIG, build_parser, main
 from llmga.config import Config
 
 
@@ -28,7 +28,7 @@ def test_flags_map_one_to_one_onto_config():
     args = build_parser().parse_args(
         ["optimize", "--objective", "qed", "--budget", "50", "--mutation-rate", "0.2", "--max-generations", "3"]
     )
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "quiet", "config")}
+    options = {k: v for k, v in vars(args).items() if k not in NOT_CONFIG}
     assert Config(**options) == Config(objective="qed", budget=50, mutation_rate=0.2, max_generations=3)
 
 
@@ -144,12 +144,25 @@ def test_same_seed_is_identical_across_processes(tmp_path):
     assert outputs[0] == outputs[1]
 
 
+def _generations(out):
+    """Generations committed to a run's store so far (0 before it exists)."""
+    from llmga.store import RunStore
+
+    if not RunStore.exists(out):
+        return 0
+    store = RunStore.open(out)
+    try:
+        return store.count("generations")
+    finally:
+        store.close()
+
+
 def test_sigterm_stops_a_run_cleanly_between_generations(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "llmga", "optimize", "--objective", "qed", "--budget", "100000", "--patience", "0"]
     proc = subprocess.Popen([*cmd, "--workers", "1", "--quiet", "--out", str(out)], stdout=subprocess.PIPE, text=True)
     deadline = time.time() + 60
-    while time.time() < deadline and not (out / "generations.csv").exists():
+    while time.time() < deadline and not _generations(out):
         time.sleep(0.1)
     time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)

@@ -149,6 +149,8 @@ class GenerationReport:
     top10_mean: float
     elapsed_s: float
     record: dict[str, Any] = field(default_factory=dict)
+    rng_state: dict[str, Any] | None = None  # the run's random generator at the end of the generation
+    population: tuple[int, ...] = ()  # the calls of the population's molecules, best first
 
 
 class Observer(Protocol):
@@ -175,7 +177,10 @@ class GeneticAlgorithm:
 
     ``stop`` is asked after every generation; when it returns a reason (a
     string such as ``"max_cost"``) or True (``"interrupted"``, a graceful
-    Ctrl-C) the run ends there with that stop reason.
+    Ctrl-C) the run ends there with that stop reason. ``replay`` (a stopped
+    run's evaluations, in call order) resumes that run: it is retraced from
+    its seed with those scores instead of calls to the objective (see
+    :class:`~llmga.engine.Oracle`), then goes on as it would have.
     """
 
     def __init__(
@@ -189,6 +194,7 @@ class GeneticAlgorithm:
         rng: np.random.Generator | None = None,
         executor: Executor | None = None,
         stop: Callable[[], bool | str | None] | None = None,
+        replay: Sequence[Evaluation] = (),
     ) -> None:
         self.objective = objective
         self.config = config
@@ -210,7 +216,7 @@ class GeneticAlgorithm:
         self.stop = stop
         self._owns_executor = executor is None
         self.executor = executor if executor is not None else make_executor(config.workers)
-        self.oracle = Oracle(objective, config.budget, self._notify_evaluations, self.executor)
+        self.oracle = Oracle(objective, config.budget, self._notify_evaluations, self.executor, replay=replay)
         from llmga.filters import filters_from_config
 
         # Rules a child must pass before it may be scored (no oracle calls); counts per filter.
@@ -510,6 +516,8 @@ class GeneticAlgorithm:
             top10_mean=top10,
             elapsed_s=record["elapsed_s"],
             record=record,
+            rng_state=dict(self.rng.bit_generator.state),
+            population=tuple(ind.call for ind in self.population),
         )
         for obs in self.observers:
             obs.on_generation(report)

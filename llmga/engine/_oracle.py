@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmga.errors import ObjectiveError
+from llmga.errors import ObjectiveError, ResumeError
 from llmga.executors import Executor, SerialExecutor
 from llmga.objectives import Objective, check_scores
 
@@ -46,6 +46,13 @@ class Oracle:
       (their slot in the result is ``None``); the budget is never exceeded.
     * Callers hand in only valid canonical SMILES: invalid molecules never
       reach the objective.
+    * A batch is scored in chunks of about ``chunk_seconds`` of objective
+      time (on all workers), each handed to ``on_evaluations`` as soon as it
+      is scored, so a slow objective's results are saved one chunk at a time.
+    * ``replay`` (a stopped run's evaluations, in call order) answers the
+      first calls instead of the objective; each must be the molecule the
+      record has at that call, or :class:`~llmga.errors.ResumeError` says
+      where the run left its record.
     """
 
     def __init__(
@@ -54,6 +61,9 @@ class Oracle:
         budget: int,
         on_evaluations: Callable[[list[Evaluation]], None] | None = None,
         executor: Executor | None = None,
+        *,
+        replay: Sequence[Evaluation] = (),
+        chunk_seconds: float = 1.0,
     ) -> None:
         self.objective = objective
         self.executor = executor if executor is not None else SerialExecutor()
@@ -63,6 +73,9 @@ class Oracle:
         self._on_evaluations = on_evaluations
         self.cache_hits = 0
         self.seconds = 0.0  # wall time spent inside the objective
+        self.replay = list(replay)
+        self.chunk_seconds = chunk_seconds
+        self._per_molecule: float | None = None  # objective seconds per molecule, on all workers, so far
 
     @property
     def used(self) -> int:
@@ -90,24 +103,54 @@ class Oracle:
                 new[cand.smiles] = cand
         if new:
             batch = list(new)
-            start_time = time.perf_counter()
-            try:
-                scores = self._score(batch)
-            finally:
-                self.seconds += time.perf_counter() - start_time
             start = len(self.records)
-            vectors: dict[str, tuple[float, ...]] = getattr(self.objective, "vectors", {})
-            fresh = [
-                Evaluation(
-                    start + i + 1, smi, float(s), generation, new[smi].operator, new[smi].parents, vectors.get(smi, ())
-                )
-                for i, (smi, s) in enumerate(zip(batch, scores, strict=True))
-            ]
-            self.records.extend(fresh)
-            self.cache.update((e.smiles, e) for e in fresh)
-            if self._on_evaluations is not None:
-                self._on_evaluations(fresh)
+            recorded = self.replay[start : start + len(batch)]
+            for i, (rec, smi) in enumerate(zip(recorded, batch, strict=False)):
+                if rec.smiles != smi:
+                    raise ResumeError(
+                        f"the resumed run left its record at oracle call {start + i + 1}: the record has "
+                        f"{rec.smiles!r}, the run now asks for {smi!r} (was llmga, a model, the objective's "
+                        "code or the initial molecules changed since the run started?); the record is unchanged"
+                    )
+            if recorded:
+                self._add([(rec.smiles, rec.score, rec.components) for rec in recorded], new, generation)
+            rest = batch[len(recorded) :]
+            while rest:
+                size = self._chunk(len(rest))
+                part, rest = rest[:size], rest[size:]
+                started = time.perf_counter()
+                try:
+                    scores = self._score(part)
+                finally:
+                    elapsed = time.perf_counter() - started
+                    self.seconds += elapsed
+                self._per_molecule = elapsed / len(part)
+                vectors: dict[str, tuple[float, ...]] = getattr(self.objective, "vectors", {})
+                scored = [(smi, float(s), vectors.get(smi, ())) for smi, s in zip(part, scores, strict=True)]
+                self._add(scored, new, generation)
         return [self.cache.get(c.smiles) for c in candidates]
+
+    def _chunk(self, n: int) -> int:
+        """How many of ``n`` molecules to score next: about ``chunk_seconds`` of work for all workers."""
+        workers = self.executor.workers if self.objective.parallel else 1
+        least = 4 * workers if workers > 1 else 1  # the smallest batch that _call spreads over the workers
+        if self._per_molecule is None or self._per_molecule <= 0:
+            return min(n, least)
+        return min(n, max(least, round(self.chunk_seconds * workers / self._per_molecule)))
+
+    def _add(
+        self, scored: list[tuple[str, float, tuple[float, ...]]], new: dict[str, Candidate], generation: int
+    ) -> None:
+        """Record scored molecules as the next calls and hand them to the observer."""
+        start = len(self.records)
+        fresh = [
+            Evaluation(start + i + 1, smi, score, generation, new[smi].operator, new[smi].parents, components)
+            for i, (smi, score, components) in enumerate(scored)
+        ]
+        self.records.extend(fresh)
+        self.cache.update((e.smiles, e) for e in fresh)
+        if self._on_evaluations is not None:
+            self._on_evaluations(fresh)
 
     def _score(self, batch: list[str]) -> np.ndarray:
         name = self.objective.name

@@ -170,6 +170,5 @@ def parse_filter(text: str) -> Filter:
             return PropertyWindow(descriptor, low=a, high=b)
     known = ", ".join([*ALERT_CATALOGS, *RULES])
     raise ConfigError(
-        f"filter {text!r} is not understood; use {known}, or a property window such as sa<=4.5, qed>=0.5 "
-        "or mw=200..500"
+        f"filter {text!r} is not understood; use {known}, or a property window such as sa<=4.5, qed>=0.5 or mw=200..500"
     )

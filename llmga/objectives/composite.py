@@ -56,8 +56,10 @@ def _sigmoid(x: np.ndarray, low: float, high: float, k: float) -> np.ndarray:
 TRANSFORMS: dict[str, Callable[[np.ndarray, float, float, float], np.ndarray]] = {
     "sigmoid": _sigmoid,
     "reverse_sigmoid": lambda x, low, high, k: 1.0 - _sigmoid(x, low, high, k),
-    "double_sigmoid": lambda x, low, high, k: _sigmoid(x, low - (high - low) / 4, low + (high - low) / 4, k)
-    * (1.0 - _sigmoid(x, high - (high - low) / 4, high + (high - low) / 4, k)),
+    "double_sigmoid": lambda x, low, high, k: (
+        _sigmoid(x, low - (high - low) / 4, low + (high - low) / 4, k)
+        * (1.0 - _sigmoid(x, high - (high - low) / 4, high + (high - low) / 4, k))
+    ),
     "step": lambda x, low, high, k: ((x >= low) & (x <= high)).astype(float),
     "clip": lambda x, low, high, k: np.clip((x - low) / (high - low), 0.0, 1.0),
 }
@@ -114,9 +116,7 @@ class CompositeObjective(Objective):
         self.aggregate = aggregate
         self.name = name
         self.parallel = all(c.objective.parallel for c in components)
-        parts = [
-            f"{c.weight:g} x {c.transform or 'raw'}({c.objective.name})" for c in self.components
-        ]
+        parts = [f"{c.weight:g} x {c.transform or 'raw'}({c.objective.name})" for c in self.components]
         self.description = f"{aggregate} of " + ", ".join(parts)
         self.last_components: dict[str, np.ndarray] = {}
 
@@ -157,8 +157,8 @@ def composite_from_spec(text: str) -> CompositeObjective:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
         raise ObjectiveError(
-            f"composite objective: {exc}; write composite:{{\"aggregate\": \"sum\", \"components\": "
-            "[{\"objective\": \"qed\"}, ...]} or use a campaign file"
+            f'composite objective: {exc}; write composite:{{"aggregate": "sum", "components": '
+            '[{"objective": "qed"}, ...]} or use a campaign file'
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("components"), list):
         raise ObjectiveError('composite objective needs "components": a list of {"objective": ..., ...} tables')
@@ -166,7 +166,7 @@ def composite_from_spec(text: str) -> CompositeObjective:
     components = []
     for item in data["components"]:
         if not isinstance(item, dict) or "objective" not in item:
-            raise ObjectiveError(f"composite component {item!r} needs objective = \"name\"")
+            raise ObjectiveError(f'composite component {item!r} needs objective = "name"')
         unknown = sorted(set(item) - known)
         if unknown:
             raise ObjectiveError(f"composite component key {unknown[0]!r} is not valid; use {', '.join(sorted(known))}")

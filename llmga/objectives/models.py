@@ -260,9 +260,7 @@ def train_model(settings: TrainModelSettings, *, command: str = "") -> ModelRepo
             "rdkit": Chem.rdBase.rdkitVersion,
             "python": platform.python_version(),
         },
-        "files": {
-            name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in (_MODEL, _TRAIN_FPS)
-        },
+        "files": {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in (_MODEL, _TRAIN_FPS)},
     }
     (out / _CARD).write_text(json.dumps(card, indent=1) + "\n")
     return ModelReport(out, len(smiles), skipped, metrics)

@@ -72,6 +72,8 @@ REGISTRY.update(
     (name, Entry(factory=factory, description=description, source="PMO", tags=("pmo",)))
     for name, (factory, description) in {**GUACAMOL_TASKS, **MODEL_TASKS}.items()
 )
+
+
 def _model(path: str, mode: str = "mean", kappa: float = 1.0, direction: str = "maximize") -> Objective:
     from llmga.objectives.models import ModelObjective  # scikit-learn: only for model objectives
 
@@ -83,6 +85,8 @@ REGISTRY["model"] = Entry(
     description="a property model trained by llmga train-model: model(path=DIR, mode=mean|ucb|uncertainty|domain, "
     "kappa=1), or model:DIR?mode=ucb&kappa=1",
 )
+
+
 def _exec(
     command: str, timeout: float = 600.0, workers: int = 1, chunk: int | None = None, direction: str = "maximize"
 ) -> Objective:

@@ -15,7 +15,9 @@ from llmga.store._run_folder import (
     SUMMARY_FILE,
     RunFolder,
     default_run_dir,
+    export,
 )
+from llmga.store._sqlite import STORE_FILE, RunStore, StoreLockedError
 
 __all__ = [
     "BEST_FILE",
@@ -27,7 +29,11 @@ __all__ = [
     "LLM_CALL_COLUMNS",
     "POPULATION_FILE",
     "RUN_FILE",
+    "STORE_FILE",
     "SUMMARY_FILE",
     "RunFolder",
+    "RunStore",
+    "StoreLockedError",
     "default_run_dir",
+    "export",
 ]

@@ -1,8 +1,10 @@
-"""A run folder: configuration, every oracle call, per-generation statistics, best molecules.
+"""A run folder: its store (``run.sqlite``), configuration, and the tables exported from the store.
 
-Tables are CSV (read them with ``pandas.read_csv``). Evaluations and
-generations are appended and flushed as they happen, so a run that fails or
-is interrupted keeps everything it computed.
+While a run goes, everything it computes is committed to the store (see
+:mod:`llmga.store._sqlite`); the CSV tables (read them with
+``pandas.read_csv``) are exports of it, written when the run ends, however
+it ends, and again by ``llmga export RUN`` (after a kill -9, say).
+:func:`llmga.load` reads the store itself, so it also sees a run in progress.
 """
 
 from __future__ import annotations
@@ -12,14 +14,22 @@ import json
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from llmga.engine import Evaluation, GenerationReport
-from llmga.errors import ConfigError
+from llmga.errors import ConfigError, ResumeError
+from llmga.store._sqlite import RunStore, dumps
 
-__all__ = ["EVALUATION_COLUMNS", "LLM_CALLS_FILE", "LLM_CALL_COLUMNS", "RunFolder", "default_run_dir"]
+__all__ = [
+    "EVALUATION_COLUMNS",
+    "LLM_CALLS_FILE",
+    "LLM_CALL_COLUMNS",
+    "RunFolder",
+    "default_run_dir",
+    "export",
+]
 
 EVALUATION_COLUMNS = ("call", "smiles", "score", "generation", "operator", "parents")
 CONFIG_FILE = "config.json"
@@ -89,95 +99,182 @@ def _clean(data: Any) -> Any:
     return data
 
 
+def _score_text(value: float) -> str:
+    return "" if math.isnan(value) else repr(value)
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def export(path: str | Path, store: RunStore | None = None) -> list[Path]:
+    """Write a run's tables as CSV from its store: evaluations, generations, LLM calls, prescreen scores.
+
+    Returns the files written. Tables the run has no rows for (no LLM,
+    no prescreen) are not written.
+    """
+    folder = Path(path)
+    own = store is None
+    db = RunStore.open(folder) if store is None else store
+    try:
+        written: list[Path] = []
+        components = list(db.meta("components") or [])
+        evaluations = db.evaluations()
+        _write_csv(
+            folder / EVALUATIONS_FILE,
+            [*EVALUATION_COLUMNS, *components],
+            (
+                (
+                    e.call,
+                    e.smiles,
+                    _score_text(e.score),
+                    e.generation,
+                    e.operator,
+                    " ".join(str(p) for p in e.parents),
+                    *(_score_text(v) for v in e.components[: len(components)]),
+                )
+                for e in evaluations
+            ),
+        )
+        written.append(folder / EVALUATIONS_FILE)
+        generations = db.generations()
+        if generations:
+            fields = list(generations[0][1])
+            _write_csv(
+                folder / GENERATIONS_FILE,
+                fields,
+                ([("" if rec.get(k) is None else rec.get(k)) for k in fields] for _, rec, _, _ in generations),
+            )
+            written.append(folder / GENERATIONS_FILE)
+        calls = db.llm_calls()
+        if calls:
+            rows = ([c.get(k, "") for k in LLM_CALL_COLUMNS] for c in calls)
+            _write_csv(folder / LLM_CALLS_FILE, LLM_CALL_COLUMNS, rows)
+            written.append(folder / LLM_CALLS_FILE)
+        screened = db.prescreen()
+        if screened:
+            _write_csv(
+                folder / PRESCREEN_FILE,
+                ("generation", "smiles", "prescreen", "scored"),
+                ((g, s, _score_text(v), int(k)) for g, s, v, k in screened),
+            )
+            written.append(folder / PRESCREEN_FILE)
+        return written
+    finally:
+        if own:
+            db.close()
+
+
 class RunFolder:
-    """Writes one run's folder; an engine observer."""
+    """Writes one run's folder: an engine observer that commits everything to the run's store.
+
+    :meth:`create` starts a new run; :meth:`resume` reopens a stopped one,
+    after which the events the engine replays (everything up to where the
+    run stopped) are checked against the record instead of written again.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._evals: IO[str] | None = None
-        self._gens: IO[str] | None = None
-        self._eval_writer: Any = None
-        self._gen_writer: Any = None
-        self._gen_fields: list[str] = []
-        self._llm: IO[str] | None = None
-        self._llm_writer: Any = None
-        self._pre: IO[str] | None = None
-        self._pre_writer: Any = None
-        self._components: list[str] = []
+        self.store: RunStore | None = None
+        self._stored = {"evaluations": 0, "generations": 0, "llm_calls": 0, "prescreen": 0}
+        self._seen = {"llm_calls": 0, "prescreen": 0}
+        self._record: list[tuple[int, dict[str, Any], dict[str, Any] | None, list[int]]] = []
+        self.recorded_evaluations: list[Evaluation] = []
+        self.recorded_completions: list[tuple[str, dict[str, Any]]] = []
 
     def create(self, config: dict[str, Any], run_info: dict[str, Any], components: Sequence[str] = ()) -> None:
-        """Write the configuration and run card and open the tables; ``components`` names a Pareto run's
+        """Write the configuration and run card and open the store; ``components`` names a Pareto run's
         objectives, each a column of ``evaluations.csv`` after the fixed ones."""
         if self.path.exists() and any(self.path.iterdir()):
             raise ConfigError(
                 f"--out {str(self.path)!r} already holds files; choose a new folder (or delete that one) "
-                "so no earlier run is overwritten"
+                "so no earlier run is overwritten, or continue a stopped run with --resume"
             )
         self.path.mkdir(parents=True, exist_ok=True)
+        self.store = RunStore.create(
+            self.path, {"config": _clean(config), "run": _clean(run_info), "components": list(components)}
+        )
         write_json(self.path / CONFIG_FILE, _clean(config))
         write_json(self.path / RUN_FILE, _clean(run_info))
-        self._evals = open(self.path / EVALUATIONS_FILE, "w", newline="")  # noqa: SIM115 - kept open for appends
-        self._eval_writer = csv.writer(self._evals)
-        self._components = list(components)
-        self._eval_writer.writerow([*EVALUATION_COLUMNS, *self._components])
-        self._evals.flush()
+
+    def resume(self) -> dict[str, Any]:
+        """Reopen the store of a stopped run (locking it) and load its record; returns its configuration."""
+        self.store = RunStore.open(self.path, write=True)
+        try:
+            config = self.store.config()
+        except BaseException:
+            self.store.close()
+            raise
+        self.recorded_evaluations = self.store.evaluations()
+        self.recorded_completions = self.store.completions()
+        self._record = self.store.generations()
+        for table in self._stored:
+            self._stored[table] = self.store.count(table)
+        return config
+
+    def _store(self) -> RunStore:
+        assert self.store is not None, "RunFolder.create() or resume() must be called first"
+        return self.store
 
     def on_evaluations(self, evaluations: list[Evaluation]) -> None:
-        assert self._evals is not None, "RunFolder.create() must be called first"
-        self._eval_writer.writerows(
-            (
-                e.call,
-                e.smiles,
-                "" if math.isnan(e.score) else repr(e.score),
-                e.generation,
-                e.operator,
-                " ".join(str(p) for p in e.parents),
-                *("" if math.isnan(v) else repr(v) for v in e.components[: len(self._components)]),
-            )
-            for e in evaluations
-        )
-        self._evals.flush()
+        store = self._store()
+        fresh = [e for e in evaluations if e.call > self._stored["evaluations"]]
+        if fresh:
+            store.add_evaluations(fresh)
 
     def on_generation(self, report: GenerationReport) -> None:
-        record = report.record
-        if self._gens is None:
-            self._gens = open(self.path / GENERATIONS_FILE, "w", newline="")  # noqa: SIM115
-            self._gen_fields = list(record)
-            self._gen_writer = csv.DictWriter(self._gens, fieldnames=self._gen_fields, extrasaction="ignore")
-            self._gen_writer.writeheader()
-        self._gen_writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in record.items()})
-        self._gens.flush()
+        store = self._store()
+        if report.generation < self._stored["generations"]:
+            gen, _, rng, population = self._record[report.generation]
+            same_rng = rng is None or report.rng_state is None or json.loads(dumps(report.rng_state)) == rng
+            if not same_rng or list(report.population) != population:
+                what = "the random generator's state" if not same_rng else "the population"
+                raise ResumeError(
+                    f"the resumed run in {str(self.path)!r} left its record at generation {gen}: {what} "
+                    "differs from the stored one, so the operators did not make the same children (was llmga, "
+                    "a model or the initial molecules changed since the run started?); the store is unchanged: "
+                    "rerun with the version that made it, or start a new run"
+                )
+            return
+        store.add_generation(report.generation, report.record, report.rng_state, report.population)
 
     def on_llm_call(self, record: dict[str, Any]) -> None:
-        """Append one language-model call (a prompt and its reply) to ``llm_calls.csv``."""
-        if self._llm is None:
-            self._llm = open(self.path / LLM_CALLS_FILE, "w", newline="")  # noqa: SIM115
-            self._llm_writer = csv.DictWriter(self._llm, fieldnames=LLM_CALL_COLUMNS, extrasaction="ignore")
-            self._llm_writer.writeheader()
-        self._llm_writer.writerow(record)
-        self._llm.flush()
+        """Commit one language-model call (a prompt and its reply) to the store."""
+        self._seen["llm_calls"] += 1
+        if self._seen["llm_calls"] > self._stored["llm_calls"]:
+            self._store().add_llm_call(record)
+
+    def on_completions(self, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        """Commit an external language model's raw completions (for replay on resume)."""
+        self._store().add_completions(rows)
 
     def on_prescreen(self, rows: list[tuple[int, str, float, bool]]) -> None:
-        """Append the prescreen scores of one generation's new children to ``prescreen.csv``."""
-        if self._pre is None:
-            self._pre = open(self.path / PRESCREEN_FILE, "w", newline="")  # noqa: SIM115
-            self._pre_writer = csv.writer(self._pre)
-            self._pre_writer.writerow(("generation", "smiles", "prescreen", "scored"))
-        self._pre_writer.writerows(
-            (g, smi, "" if math.isnan(score) else repr(score), int(kept)) for g, smi, score, kept in rows
-        )
-        self._pre.flush()
+        """Commit the prescreen scores of one generation's new children."""
+        first = self._seen["prescreen"]
+        self._seen["prescreen"] += len(rows)
+        skip = max(0, self._stored["prescreen"] - first)
+        if rows[skip:]:
+            self._store().add_prescreen(rows[skip:])
 
     def write_table(self, name: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-        with open(self.path / name, "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(columns)
-            writer.writerows(rows)
+        _write_csv(self.path / name, columns, rows)
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         write_json(self.path / SUMMARY_FILE, _clean(summary))
+        if self.store is not None:
+            self.store.set_meta(summary=_clean(summary))
 
     def close(self) -> None:
-        for fh in (self._evals, self._gens, self._llm, self._pre):
-            if fh is not None and not fh.closed:
-                fh.close()
+        """Export the tables as CSV and release the store."""
+        if self.store is None:
+            return
+        try:
+            export(self.path, self.store)
+        finally:
+            self.store.close()
+            self.store = None

@@ -76,8 +76,9 @@ def test_wrong_length_and_non_numbers_are_reported():
         def __call__(self, smiles):
             return [1.0]
 
+    # The first chunk of a run is one molecule (to learn the objective's speed), then the rest.
     with pytest.raises(ObjectiveError, match=r"'short' returned 1 values for 2 molecules"):
-        Oracle(Short(), 5).evaluate(cands("C", "CC"), 0)
+        Oracle(Short(), 5).evaluate(cands("C", "CC", "CCC"), 0)
 
     class Words(Objective):
         name = "words"

@@ -72,7 +72,13 @@ def test_rejected_molecules_never_reach_the_oracle_and_are_counted_in_the_run(tm
 
     out = tmp_path / "run"
     result = llmga.optimize(
-        logp, budget=300, seed=0, llm="none", workers=1, filters="pains,brenk,mw<=400", avoid_smarts="[Cl,Br,I]",
+        logp,
+        budget=300,
+        seed=0,
+        llm="none",
+        workers=1,
+        filters="pains,brenk,mw<=400",
+        avoid_smarts="[Cl,Br,I]",
         out=str(out),
     )
     fs = filters_from_config("pains,brenk,mw<=400", avoid_smarts="[Cl,Br,I]")
