@@ -11,6 +11,7 @@ Quick start::
 
 from __future__ import annotations
 
+from llmga._campaign import Campaign, TellReport
 from llmga._optimize import optimize, resume, summarize
 from llmga.config import Config
 from llmga.engine import GeneticAlgorithm, Recipe
@@ -21,6 +22,7 @@ from llmga.operators import Operator, Parent, VariationContext
 from llmga.result import RunResult, load
 
 __all__ = [
+    "Campaign",
     "Config",
     "ConfigError",
     "GeneticAlgorithm",
@@ -34,6 +36,7 @@ __all__ = [
     "Recipe",
     "ResumeError",
     "RunResult",
+    "TellReport",
     "VariationContext",
     "available",
     "get_objective",

@@ -125,6 +125,11 @@ def resume(
     saved = folder.resume()
     try:
         cfg = Config.from_dict(saved)
+        if cfg.objective.startswith("campaign:"):
+            raise LLMGAError(
+                f"{str(path)!r} is an ask/tell campaign, not a run: continue it with `llmga ask {path} --n N` "
+                "and `llmga tell`"
+            )
         if objective is None and cfg.objective.startswith("python:"):
             raise LLMGAError(
                 f"the run in {str(path)!r} optimised a Python object ({cfg.objective}); pass it again: "

@@ -87,6 +87,38 @@ def build_parser() -> argparse.ArgumentParser:
         "nothing it scored is scored again",
     )
     opt.add_argument("--quiet", action="store_true", help="print only the final summary line")
+    camp = sub.add_parser(
+        "campaign",
+        help="ask/tell campaigns: `campaign new` makes one (scores come from the lab, not a function)",
+        description="Make an ask/tell campaign folder; then `llmga ask` proposes batches and `llmga tell` "
+        "records their measured scores.",
+    )
+    camp_sub = camp.add_subparsers(dest="campaign_command", metavar="new", required=True)
+    new = camp_sub.add_parser("new", help="make a campaign folder", description="Make an ask/tell campaign folder.")
+    new.add_argument("run", metavar="RUN", help="the campaign folder to make")
+    new.add_argument("--objective-name", required=True, help="what is measured, e.g. assay_ic50")
+    new.add_argument("--description", default="", help="what the measurement is, for LLM prompts")
+    _add_config_flags(new, exclude=("objective", "objectives", "pareto", "out", "budget", "offspring", "max_time"))
+    ask = sub.add_parser(
+        "ask",
+        help="propose a batch of molecules for a campaign (recorded as pending)",
+        description="Propose --n new molecules with the campaign's engine and operators from everything told "
+        "so far; they are recorded as pending and written to --out (CSV: smiles, batch, operator, parents).",
+    )
+    ask.add_argument("run", metavar="RUN", help="a campaign folder")
+    ask.add_argument("--n", type=int, required=True, help="molecules to propose")
+    ask.add_argument("--out", default=None, metavar="FILE.csv", help="where to write the batch (default: stdout)")
+    tell = sub.add_parser(
+        "tell",
+        help="record measured scores for a campaign's pending molecules",
+        description="Record scores from a CSV with a smiles column and a score column (named score or after the "
+        "objective). Molecules never asked for, already told or not valid are reported, not recorded.",
+    )
+    tell.add_argument("run", metavar="RUN", help="a campaign folder")
+    tell.add_argument("results", metavar="RESULTS.csv", help="CSV with smiles and score columns")
+    tell.add_argument(
+        "--accept-unknown", action="store_true", help="also record molecules no ask proposed (measured elsewhere)"
+    )
     exp = sub.add_parser(
         "export",
         help="write a run's tables (CSV) from its store, e.g. after a kill -9",
@@ -307,6 +339,42 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_campaign(args: argparse.Namespace, console: Console) -> int:
+    from llmga._campaign import Campaign
+
+    excluded = {"command", "campaign_command", "run", "objective_name", "description"}
+    options = {k: v for k, v in vars(args).items() if k not in excluded}
+    campaign = Campaign.create(args.run, objective_name=args.objective_name, description=args.description, **options)
+    told = len(campaign.told)
+    console.print(
+        f"campaign {args.run}: {campaign.objective_name} ({campaign.config.direction})"
+        + (f", {told} measured molecules from --init" if told else "")
+        + f"; next: llmga ask {args.run} --n 24 --out batch.csv",
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace, console: Console) -> int:
+    from llmga._campaign import Campaign
+
+    batch = Campaign(args.run).ask(args.n)
+    if args.out:
+        batch.to_csv(args.out, index=False)
+        console.print(f"{len(batch)} molecules (batch {batch['batch'].iloc[0] if len(batch) else '-'}) in {args.out}")
+    else:
+        sys.stdout.write(batch.to_csv(index=False))
+    return 0
+
+
+def _cmd_tell(args: argparse.Namespace, console: Console) -> int:
+    from llmga._campaign import Campaign
+
+    report = Campaign(args.run).tell(args.results, accept_unknown=args.accept_unknown)
+    console.print(str(report), soft_wrap=True)
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace, console: Console) -> int:
     from llmga.store import export
 
@@ -499,6 +567,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_train_model(args, console)
             if args.command == "export":
                 return _cmd_export(args, console)
+            if args.command == "campaign":
+                return _cmd_campaign(args, console)
+            if args.command == "ask":
+                return _cmd_ask(args, console)
+            if args.command == "tell":
+                return _cmd_tell(args, console)
             return _cmd_objectives(args, console)
         except ConfigError as exc:
             err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)

@@ -66,7 +66,16 @@ class Config:
     )
     max_generations: int | None = _opt(None, "stop after this many generations (default: no limit)")
     seed: int = _opt(0, "random seed; the same seed gives the same run (whatever --workers is)")
-    workers: int = _opt(0, "processes for variation and scoring (0: one per available core; 1: no subprocesses)")
+    workers: int = _opt(
+        0, "processes for variation and scoring, or Dask workers of a LocalCluster (0: one per available core)"
+    )
+    executor: str = _opt(
+        "processes",
+        "where the objective runs: processes (--workers of them on this machine), serial (this process), or dask "
+        "(a LocalCluster of --workers workers, or the cluster at --scheduler)",
+        choices=("processes", "serial", "dask"),
+    )
+    scheduler: str | None = _opt(None, "Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786")
     init: str | None = _opt(
         None, "initial population file (.smi/.txt/.csv, optionally .gz); default: ZINC 250k shipped with llmga"
     )
@@ -197,6 +206,10 @@ class Config:
             raise bad("seed", "give a non-negative integer")
         if self.workers < 0:
             raise bad("workers", "give 0 (all available cores) or a positive number of processes")
+        if self.executor not in ("processes", "serial", "dask"):
+            raise bad("executor", "choose processes, serial or dask")
+        if self.scheduler and self.executor != "dask":
+            raise bad("scheduler", "a scheduler address needs --executor dask")
         if not 0.0 <= self.llm_share <= 1.0:
             raise bad("llm_share", "give a fraction between 0 and 1, e.g. --llm-share 0.5")
         ops = [o.strip() for o in self.llm_operators.split(",") if o.strip()]

@@ -215,8 +215,15 @@ class GeneticAlgorithm:
         self.hv_reference: np.ndarray | None = None  # hypervolume reference (minimisation form)
         self.stop = stop
         self._owns_executor = executor is None
-        self.executor = executor if executor is not None else make_executor(config.workers)
-        self.oracle = Oracle(objective, config.budget, self._notify_evaluations, self.executor, replay=replay)
+        # Variation runs on this machine; the objective where --executor says (a Dask cluster, say).
+        local = "serial" if config.executor in ("serial", "dask") else "processes"
+        self.executor = executor if executor is not None else make_executor(config.workers, local)
+        self.oracle_executor = (
+            self.executor
+            if executor is not None or config.executor != "dask"
+            else make_executor(config.workers, "dask", config.scheduler)
+        )
+        self.oracle = Oracle(objective, config.budget, self._notify_evaluations, self.oracle_executor, replay=replay)
         from llmga.filters import filters_from_config
 
         # Rules a child must pass before it may be scored (no oracle calls); counts per filter.
@@ -558,6 +565,16 @@ class GeneticAlgorithm:
         new = sum(1 for e in evaluations if e is not None)
         return self._record(0, new, len(candidates) + rejected, len(candidates) + rejected, 0, rejected)
 
+    def propose(self, generation: int) -> list[Candidate]:
+        """One generation's new children without scoring them (ask/tell campaigns): selection,
+        variation, filters and prescreen as in :meth:`run`; molecules already scored are left out."""
+        fitness = self._mating_fitness()
+        picks = select(fitness, len(self.population), self.rng, self.config.selection, self.config.tournament_size)
+        candidates, origins, _ = self._offspring([self.population[i] for i in picks], generation)
+        candidates, origins, _ = self._screen(candidates, origins)
+        candidates, _, _ = self._prescreen(candidates, origins, generation)
+        return [c for c in candidates if c.smiles not in self.oracle.cache]
+
     def run(self) -> EngineResult:
         """Run until the budget, patience or generation limit stops it."""
         try:
@@ -565,6 +582,8 @@ class GeneticAlgorithm:
         finally:
             if self._owns_executor:
                 self.executor.close()
+                if self.oracle_executor is not self.executor:
+                    self.oracle_executor.close()
 
     def _run(self) -> EngineResult:
         self._start = time.perf_counter()

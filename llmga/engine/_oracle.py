@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -74,6 +76,7 @@ class Oracle:
         self.cache_hits = 0
         self.seconds = 0.0  # wall time spent inside the objective
         self.replay = list(replay)
+        self.failures: list[tuple[str, str]] = []  # molecules given NaN because their worker kept dying
         self.chunk_seconds = chunk_seconds
         self._per_molecule: float | None = None  # objective seconds per molecule, on all workers, so far
 
@@ -174,9 +177,31 @@ class Oracle:
             return self.objective(batch)
         size = -(-len(batch) // workers)
         chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
-        parts = self.executor.map(self.objective, chunks, min_items=1)
+        parts = self.executor.map(self.objective, chunks, min_items=1, fallback=self._rescue)
         checked = [check_scores(p, c, self.objective.name) for p, c in zip(parts, chunks, strict=True)]
         return np.concatenate(checked)
+
+    def _rescue(self, chunk: list[str], reason: str, alone: bool = False) -> np.ndarray:
+        """Scores of a chunk whose worker kept dying: each molecule again on its own, and one that fails
+        again once more with nothing else running beside it (a dying worker takes the tasks queued on it
+        down too); NaN for a molecule that kills its worker even then (the reason in :attr:`failures`)."""
+        name = self.objective.name
+        if len(chunk) > 1:
+            singles = self.executor.map(self.objective, [[s] for s in chunk], min_items=1, fallback=self._rescue)
+            return np.concatenate([check_scores(p, [s], name) for p, s in zip(singles, chunk, strict=True)])
+        if not alone:
+            retry = self.executor.map(self.objective, [chunk], min_items=1, fallback=self._rescue_alone)
+            return check_scores(retry[0], chunk, name)
+        self.failures.append((chunk[0], reason))
+        warnings.warn(
+            f"objective {name!r} lost its worker on molecule {chunk[0]!r} again and again ({reason}); it scores NaN",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return np.array([math.nan])
+
+    def _rescue_alone(self, chunk: list[str], reason: str) -> np.ndarray:
+        return self._rescue(chunk, reason, alone=True)
 
     def _find_culprit(self, batch: list[str]) -> str | None:
         for smi in batch:

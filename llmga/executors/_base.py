@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 from llmga._signals import ignore_sigint
+from llmga.errors import ConfigError
 
 __all__ = ["Executor", "ProcessExecutor", "SerialExecutor", "available_cores", "make_executor"]
 
@@ -40,12 +41,21 @@ class Executor(ABC):
     workers: int = 1
 
     @abstractmethod
-    def map(self, fn: Callable[[T], R], items: Sequence[T], *, min_items: int | None = None) -> list[R]:
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        *,
+        min_items: int | None = None,
+        fallback: Callable[[T, str], R] | None = None,
+    ) -> list[R]:
         """``[fn(x) for x in items]``, possibly computed in parallel.
 
         ``min_items`` overrides the executor's own threshold below which a
         batch runs in the calling process (pass 1 when each item is already
-        a large chunk of work).
+        a large chunk of work). ``fallback(item, reason)`` gives the result
+        of an item whose work was lost with the worker running it, again and
+        again (executors that can lose workers call it; without it they raise).
         """
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
@@ -61,7 +71,14 @@ class Executor(ABC):
 class SerialExecutor(Executor):
     """Runs everything in the calling process."""
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T], *, min_items: int | None = None) -> list[R]:
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        *,
+        min_items: int | None = None,
+        fallback: Callable[[T, str], R] | None = None,
+    ) -> list[R]:
         return [fn(x) for x in items]
 
 
@@ -109,7 +126,14 @@ class ProcessExecutor(Executor):
             return False
         return True
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T], *, min_items: int | None = None) -> list[R]:
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Sequence[T],
+        *,
+        min_items: int | None = None,
+        fallback: Callable[[T, str], R] | None = None,
+    ) -> list[R]:
         threshold = self.min_items if min_items is None else min_items
         if self.workers == 1 or len(items) < threshold or not self._picklable(fn):
             return [fn(x) for x in items]
@@ -128,7 +152,18 @@ class ProcessExecutor(Executor):
             self._pool = None
 
 
-def make_executor(workers: int) -> Executor:
-    """``workers`` processes (0: one per available core); serial when that is 1."""
+def make_executor(workers: int, kind: str = "processes", scheduler: str | None = None) -> Executor:
+    """An executor of ``kind``: ``processes`` (``workers`` of them, 0: one per available core; serial when
+    that is 1), ``serial``, or ``dask`` (a LocalCluster of that many workers, or the cluster at ``scheduler``)."""
     n = available_cores() if workers == 0 else workers
+    if kind == "dask":
+        try:
+            from llmga.executors._dask import DaskExecutor
+        except ImportError:
+            raise ConfigError(
+                "--executor dask needs Dask's distributed scheduler: pip install 'llmga[dask]' (or distributed)"
+            ) from None
+        return DaskExecutor(n, scheduler)
+    if kind == "serial":
+        return SerialExecutor()
     return SerialExecutor() if n <= 1 else ProcessExecutor(n)

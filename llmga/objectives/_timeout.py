@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing as mp
+import os
+import signal
 import warnings
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -27,28 +30,73 @@ def _serve(objective: Objective, smiles: list[str], conn: Connection) -> None:
     conn.close()
 
 
+class _Child:
+    """A child process scoring molecules and sending each result back (see :func:`_serve`).
+
+    On Linux it is a bare ``os.fork``, so it also works inside worker
+    processes (pool and Dask workers are daemonic, and multiprocessing
+    lets no daemonic process have children); elsewhere a spawned process.
+    """
+
+    def __init__(self, objective: Objective, smiles: list[str]) -> None:
+        self.pid: int | None = None
+        self.process: Any = None
+        if hasattr(os, "fork"):
+            read, write = os.pipe()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: the child only scores
+                pid = os.fork()
+            if pid == 0:  # the child: score, report, and leave without running the parent's exit handlers
+                code = 0
+                try:
+                    os.close(read)
+                    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    _serve(objective, smiles, Connection(write, readable=False))
+                except BaseException:  # noqa: BLE001 - the parent sees the closed pipe and reports it
+                    code = 1
+                finally:
+                    os._exit(code)
+            os.close(write)
+            self.pid, self.receive = pid, Connection(read, writable=False)
+        else:  # pragma: no cover - Windows/macOS without fork
+            context = mp.get_context("spawn")
+            self.receive, send = context.Pipe(duplex=False)
+            self.process = context.Process(target=_serve, args=(objective, smiles, send), daemon=True)
+            self.process.start()
+            send.close()
+
+    def stop(self) -> None:
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        else:  # pragma: no cover
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join()
+        self.receive.close()
+
+
 class TimeoutObjective(Objective):
     """``inner`` with at most ``timeout`` seconds per molecule (``--objective-timeout``).
 
     Molecules are scored one by one in a child process (forked where the
-    platform allows, so the objective need not pickle); when one takes
+    platform allows, so the objective need not pickle; on every executor's
+    workers too, each forking its own); when one takes
     longer than ``timeout`` the child is killed, that molecule gets NaN with
     the reason in :attr:`failures` and a warning, and a new child goes on
     with the rest. An objective that raises still stops the run with a
     message naming the molecule, as without a time limit.
     """
 
-    parallel = False
-
     def __init__(self, inner: Objective, timeout: float) -> None:
         self.inner = inner
+        self.parallel = inner.parallel
         self.timeout = float(timeout)
         self.name = inner.name
         self.direction = inner.direction
         self.description = inner.description
         self.failures: list[tuple[str, str]] = []
-        methods = mp.get_all_start_methods()
-        self._context: Any = mp.get_context("fork" if "fork" in methods else "spawn")
 
     def __getattr__(self, name: str) -> Any:  # cards, vectors, ... of the wrapped objective
         if name == "inner":
@@ -62,12 +110,8 @@ class TimeoutObjective(Objective):
         out = np.full(len(todo), math.nan)
         start = 0
         while start < len(todo):
-            receive, send = self._context.Pipe(duplex=False)
-            child = self._context.Process(target=_serve, args=(self.inner, todo[start:], send), daemon=True)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: the child only scores
-                child.start()
-            send.close()
+            child = _Child(self.inner, todo[start:])
+            receive = child.receive
             try:
                 while start < len(todo):
                     if not receive.poll(self.timeout):
@@ -94,10 +138,7 @@ class TimeoutObjective(Objective):
                     out[start] = value
                     start += 1
             finally:
-                if child.is_alive():
-                    child.kill()
-                child.join()
-                receive.close()
+                child.stop()
         return out
 
     def card(self) -> dict[str, Any]:

@@ -43,6 +43,9 @@ __all__ = [
     "parse_spec",
     "register",
 ]
+# The name prefix of the modules that objective files (FILE.py:fn) are imported as; executors that send
+# work to other machines pickle these by value, as no other process can import them.
+USER_MODULE_PREFIX = "llmga_user_objective_"
 
 ENTRY_POINT_GROUP = "llmga.objectives"
 
@@ -326,7 +329,7 @@ def _import_file(path_text: str) -> tuple[Any, str]:
     if not path.is_file():
         raise ObjectiveError(f"objective file {path_text!r} does not exist; check the path (relative to {Path.cwd()})")
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-    module_name = f"llmga_user_objective_{digest}"
+    module_name = f"{USER_MODULE_PREFIX}{digest}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ObjectiveError(f"objective file {path_text!r} cannot be imported as Python")

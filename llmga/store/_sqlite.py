@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS generations (
 );
 CREATE TABLE IF NOT EXISTS llm_calls (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS completions (id INTEGER PRIMARY KEY, prompt TEXT NOT NULL, completion TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (
+    smiles TEXT PRIMARY KEY, batch INTEGER NOT NULL, operator TEXT NOT NULL, parents TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS prescreen (
     id INTEGER PRIMARY KEY, generation INTEGER NOT NULL, smiles TEXT NOT NULL, prescreen REAL, scored INTEGER NOT NULL
 );
@@ -238,6 +241,15 @@ class RunStore:
                 "INSERT INTO completions (prompt, completion) VALUES (?, ?)", [(p, dumps(c)) for p, c in rows]
             )
 
+    def add_pending(self, rows: Sequence[tuple[str, int, str, str]]) -> None:
+        """Record molecules a campaign asked for: ``(smiles, batch, operator, parents)``."""
+        with self._transaction():
+            self.conn.executemany("INSERT INTO pending VALUES (?, ?, ?, ?)", rows)
+
+    def remove_pending(self, smiles: Sequence[str]) -> None:
+        with self._transaction():
+            self.conn.executemany("DELETE FROM pending WHERE smiles = ?", [(s,) for s in smiles])
+
     def add_prescreen(self, rows: Sequence[tuple[int, str, float, bool]]) -> None:
         with self._transaction():
             self.conn.executemany(
@@ -261,7 +273,7 @@ class RunStore:
         return config
 
     def count(self, table: str) -> int:
-        if table not in ("evaluations", "generations", "llm_calls", "completions", "prescreen"):
+        if table not in ("evaluations", "generations", "llm_calls", "completions", "prescreen", "pending"):
             raise ValueError(f"no table {table!r}")
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608 - name checked
 
@@ -297,6 +309,11 @@ class RunStore:
     def completions(self) -> list[tuple[str, dict[str, Any]]]:
         rows = self.conn.execute("SELECT prompt, completion FROM completions ORDER BY id")
         return [(p, json.loads(c)) for p, c in rows]
+
+    def pending(self) -> list[tuple[str, int, str, str]]:
+        """A campaign's molecules asked for and not told yet, in the order asked."""
+        rows = self.conn.execute("SELECT smiles, batch, operator, parents FROM pending ORDER BY rowid")
+        return [(str(s), int(b), str(o), str(p)) for s, b, o, p in rows]
 
     def prescreen(self) -> list[tuple[int, str, float, bool]]:
         rows = self.conn.execute("SELECT generation, smiles, prescreen, scored FROM prescreen ORDER BY id")

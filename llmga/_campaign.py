@@ -1,0 +1,346 @@
+"""Ask/tell campaigns: the GA proposes batches, scores arrive later (a lab, a queued docking job).
+
+A campaign is a run folder whose objective is not a function but the
+results a chemist reports. ``ask`` proposes ``n`` new molecules with the
+run's engine and operators (graph GA, embedded model or any LLM, filters,
+prescreen) from everything told so far and records them as pending;
+``tell`` records measured scores for pending molecules, reporting (never
+merging) molecules that were not asked or were told already. Every call
+opens the store, locks it, and closes it: campaigns span processes and days.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from llmga.chem import canonical
+from llmga.config import Config
+from llmga.engine import Evaluation, GeneticAlgorithm
+from llmga.engine._oracle import Candidate
+from llmga.errors import ConfigError, LLMGAError
+from llmga.executors import SerialExecutor
+from llmga.objectives import Objective
+from llmga.objectives._base import check_direction
+from llmga.store import RunStore
+from llmga.store._run_folder import CONFIG_FILE, RUN_FILE, _clean, export, write_json
+
+__all__ = ["Campaign", "TellReport"]
+
+_ROUNDS = 20  # variation rounds an ask may take to find n new molecules
+
+
+class _Told(Objective):
+    """The objective of a campaign: its scores come from ``tell``, never from a call."""
+
+    parallel = False
+
+    def __init__(self, name: str, direction: str, description: str) -> None:
+        self.name = name
+        self.direction = check_direction(direction)
+        self.description = description
+
+    def __call__(self, smiles: Sequence[str]) -> np.ndarray:
+        raise LLMGAError(
+            f"the campaign objective {self.name!r} is measured outside llmga: record scores with "
+            "`llmga tell RUN results.csv` (or Campaign.tell)"
+        )
+
+
+@dataclass
+class TellReport:
+    """What :meth:`Campaign.tell` did with each row: recorded, or why not."""
+
+    recorded: list[str] = field(default_factory=list)
+    already_told: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # valid molecules that no ask proposed
+    invalid: list[str] = field(default_factory=list)  # rows whose SMILES RDKit cannot read
+
+    def __str__(self) -> str:
+        parts = [f"{len(self.recorded)} recorded"]
+        for label, items in (
+            ("already told (kept the first score)", self.already_told),
+            ("never asked (not recorded; tell them with accept_unknown)", self.unknown),
+            ("not valid SMILES", self.invalid),
+        ):
+            if items:
+                shown = ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+                parts.append(f"{len(items)} {label}: {shown}")
+        return "; ".join(parts)
+
+
+class Campaign:
+    """An ask/tell campaign in a run folder.
+
+    Create one with :meth:`create`, reopen it with ``Campaign(path)``. Scores
+    are whatever the chemist measures (``direction`` says which way is
+    better); NaN records a molecule that could not be made or measured (it
+    is never proposed again).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        store = RunStore.open(self.path)
+        try:
+            campaign = store.meta("campaign")
+            config = store.config()
+        finally:
+            store.close()
+        if not isinstance(campaign, dict):
+            raise LLMGAError(
+                f"{str(path)!r} is a run folder, not a campaign; make one with "
+                "`llmga campaign new RUN --objective-name NAME --direction maximize|minimize`"
+            )
+        self.objective_name = str(campaign["objective_name"])
+        self.config = Config.from_dict(config)
+
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        *,
+        objective_name: str,
+        direction: str = "maximize",
+        init: str | Path | None = None,
+        description: str = "",
+        config: Config | None = None,
+        **options: Any,
+    ) -> Campaign:
+        """A new campaign folder. ``init`` (.smi/.csv) holds the molecules the first batches come from
+        (default: ZINC 250k); a ``score`` column (or one named ``objective_name``) in a CSV ``init`` is
+        recorded as measured data. ``options`` are :class:`~llmga.config.Config` fields."""
+        if direction not in ("maximize", "minimize"):
+            raise ConfigError(f"direction {direction!r}: give maximize or minimize")
+        if not objective_name.strip():
+            raise ConfigError("objective_name is empty: name what is measured, e.g. assay_ic50")
+        folder = Path(path)
+        if folder.exists() and any(folder.iterdir()):
+            raise ConfigError(f"{str(folder)!r} already holds files; choose a new folder for the campaign")
+        cfg = (config or Config()).replace(
+            objective=f"campaign:{objective_name}", direction=direction, init=str(init) if init else None, **options
+        )
+        cfg = cfg.replace(out=str(folder))
+        known = _read_scores(init, objective_name) if init else []
+        meta = {
+            "config": _clean(cfg.to_dict()),
+            "campaign": {"objective_name": objective_name, "direction": direction, "description": description},
+            "run": {"objective": {"name": objective_name, "direction": direction, "description": description}},
+            "components": [],
+        }
+        store = RunStore.create(folder, meta)
+        try:
+            write_json(folder / CONFIG_FILE, _clean(cfg.to_dict()))
+            write_json(folder / RUN_FILE, meta["run"])
+            if known:
+                store.add_evaluations(
+                    [Evaluation(i + 1, smi, score, 0, "init", ()) for i, (smi, score) in enumerate(known)]
+                )
+            export(folder, store)
+        finally:
+            store.close()
+        return cls(folder)
+
+    # ------------------------------------------------------------------ reading
+    def _read(self) -> tuple[list[Evaluation], pd.DataFrame]:
+        store = RunStore.open(self.path)
+        try:
+            return store.evaluations(), _pending_frame(store.pending())
+        finally:
+            store.close()
+
+    @property
+    def told(self) -> pd.DataFrame:
+        """Every molecule told so far, in the order told."""
+        return self._frame(self._read()[0])
+
+    @property
+    def pending(self) -> pd.DataFrame:
+        """Molecules asked for and not yet told."""
+        return self._read()[1]
+
+    def best(self, n: int = 10) -> pd.DataFrame:
+        df = self.told.dropna(subset=["score"])
+        return df.sort_values(["score", "call"], ascending=[self.config.direction == "minimize", True]).head(n)
+
+    @staticmethod
+    def _frame(evaluations: list[Evaluation]) -> pd.DataFrame:
+        rows = [
+            (e.call, e.smiles, e.score, e.generation, e.operator, " ".join(map(str, e.parents))) for e in evaluations
+        ]
+        return pd.DataFrame(rows, columns=["call", "smiles", "score", "batch", "operator", "parents"])
+
+    # ------------------------------------------------------------------ ask
+    def ask(self, n: int) -> pd.DataFrame:
+        """Propose ``n`` new molecules (fewer only if the operators find no more) and record them as pending.
+
+        Returns ``smiles, batch, operator, parents`` (parents are the ``call``
+        numbers of told molecules). The same told data and seed give the same batch.
+        """
+        if n < 1:
+            raise ConfigError(f"--n {n}: ask for at least one molecule")
+        from llmga._optimize import build_recipes
+        from llmga.backends import Usage, make_backend
+
+        store = RunStore.open(self.path, write=True)
+        try:
+            told = store.evaluations()
+            pending = store.pending()
+            batch = 1 + max([b for _, b, _, _ in pending] + [e.generation for e in told] + [0])
+            cfg = self.config.replace(offspring=n)
+            backend = make_backend(cfg)
+            usage = Usage(cfg.price_in, cfg.price_out, cfg.max_llm_tokens, cfg.max_cost) if backend else None
+
+            def log(record: dict[str, Any]) -> None:
+                if usage is not None:
+                    usage.add(record)
+                store.add_llm_call(record)
+
+            rng = np.random.default_rng([cfg.seed, batch])
+            objective = _Told(self.objective_name, cfg.direction or "maximize", "")
+            scored = [e for e in told if not math.isnan(e.score)]
+            taken = {e.smiles for e in told} | {smi for smi, _, _, _ in pending}
+            try:
+                if len(scored) < 2:
+                    proposals = self._initial(cfg, n, taken, rng)
+                else:
+                    recipes = build_recipes(cfg, backend, log=log)
+                    ga = GeneticAlgorithm(objective, cfg, [], recipes=recipes, rng=rng, executor=SerialExecutor())
+                    proposals = _propose(ga, told, taken, n, batch)
+            finally:
+                if backend is not None:
+                    backend.close()
+            rows = [(c.smiles, batch, c.operator, " ".join(map(str, c.parents))) for c in proposals]
+            store.add_pending(rows)
+        finally:
+            store.close()
+        return pd.DataFrame(rows, columns=["smiles", "batch", "operator", "parents"])
+
+    def _initial(self, cfg: Config, n: int, taken: set[str], rng: np.random.Generator) -> list[Candidate]:
+        """The first batches: molecules drawn from the initial pool that pass the filters."""
+        from llmga.data import read_smiles_file, zinc250k
+        from llmga.filters import filters_from_config
+
+        pool = read_smiles_file(cfg.init) if cfg.init else zinc250k()
+        filters = filters_from_config(cfg.filters, cfg.keep_smarts, cfg.avoid_smarts)
+        out: list[Candidate] = []
+        seen = set(taken)
+        for i in rng.permutation(len(pool)):
+            smiles = canonical(pool[int(i)])
+            if smiles is None or smiles in seen or (filters and not filters.passes(smiles)):
+                continue
+            seen.add(smiles)
+            out.append(Candidate(smiles, "init"))
+            if len(out) == n:
+                break
+        return out
+
+    # ------------------------------------------------------------------ tell
+    def tell(self, results: pd.DataFrame | str | Path, *, accept_unknown: bool = False) -> TellReport:
+        """Record measured scores: a DataFrame (or CSV file) with ``smiles`` and ``score`` columns
+        (or a column named after the campaign's objective). A missing score records NaN."""
+        frame = pd.read_csv(results) if isinstance(results, (str, Path)) else results
+        column = _score_column(frame, self.objective_name, str(results) if isinstance(results, (str, Path)) else "")
+        report = TellReport()
+        store = RunStore.open(self.path, write=True)
+        try:
+            told = {e.smiles for e in store.evaluations()}
+            pending = {smi: (b, op, parents) for smi, b, op, parents in store.pending()}
+            fresh: list[Evaluation] = []
+            start = store.count("evaluations")
+            batch_now = 1 + max([b for b, _, _ in pending.values()] + [0])
+            for raw, value in zip(frame["smiles"].astype(str), frame[column], strict=True):
+                smiles = canonical(raw.strip())
+                if smiles is None:
+                    report.invalid.append(raw)
+                    continue
+                if smiles in told:
+                    report.already_told.append(smiles)
+                    continue
+                if smiles in pending:
+                    batch, operator, parents = pending[smiles]
+                elif accept_unknown:
+                    batch, operator, parents = batch_now, "told", ""
+                else:
+                    report.unknown.append(smiles)
+                    continue
+                score = _as_score(value, smiles)
+                call = start + len(fresh) + 1
+                fresh.append(Evaluation(call, smiles, score, batch, operator, tuple(int(p) for p in parents.split())))
+                told.add(smiles)
+                report.recorded.append(smiles)
+            if fresh:
+                store.add_evaluations(fresh)
+                store.remove_pending([e.smiles for e in fresh])
+            export(self.path, store)
+        finally:
+            store.close()
+        return report
+
+
+def _propose(ga: GeneticAlgorithm, told: list[Evaluation], taken: set[str], n: int, batch: int) -> list[Candidate]:
+    """``n`` new molecules from the population the told molecules make, by the GA's own operators."""
+    ga.oracle.records = list(told)
+    ga.oracle.cache = {e.smiles: e for e in told}
+    ga.population = ga._survivors(ga._individuals(told))
+    ga.hall_of_fame.update(ga.population)
+    out: dict[str, Candidate] = {}
+    for _ in range(_ROUNDS):
+        for cand in ga.propose(batch):
+            if cand.smiles not in taken and cand.smiles not in out:
+                out[cand.smiles] = cand
+        if len(out) >= n:
+            break
+    return list(out.values())[:n]
+
+
+def _read_scores(init: str | Path, name: str) -> list[tuple[str, float]]:
+    """Measured molecules in an ``init`` CSV (a score column), else none."""
+    path = Path(init)
+    if not path.is_file():
+        raise ConfigError(f"--init {str(init)!r}: no such file; give a .smi/.csv of starting molecules")
+    if ".csv" not in path.suffixes:
+        return []
+    frame = pd.read_csv(path)
+    if "smiles" not in frame or not ({"score", name} & set(frame.columns)):
+        return []
+    column = _score_column(frame, name, str(path))
+    out: dict[str, float] = {}
+    for raw, value in zip(frame["smiles"].astype(str), frame[column], strict=True):
+        smiles = canonical(raw)
+        if smiles is not None and smiles not in out:
+            out[smiles] = _as_score(value, smiles)
+    return list(out.items())
+
+
+def _score_column(frame: pd.DataFrame, name: str, source: str) -> str:
+    where = f" in {source}" if source else ""
+    if "smiles" not in frame.columns:
+        raise ConfigError(f"no 'smiles' column{where} (columns: {', '.join(map(str, frame.columns))})")
+    for column in (name, "score"):
+        if column in frame.columns:
+            return column
+    raise ConfigError(
+        f"no score column{where}: name it 'score' or {name!r} (columns: {', '.join(map(str, frame.columns))})"
+    )
+
+
+def _as_score(value: Any, smiles: str) -> float:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return math.nan
+    try:
+        score = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"score {value!r} for {smiles} is not a number; give a number, or leave it empty if it was not measured"
+        ) from None
+    return score if math.isfinite(score) else math.nan
+
+
+def _pending_frame(rows: list[tuple[str, int, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["smiles", "batch", "operator", "parents"])
