@@ -191,7 +191,8 @@ class Campaign:
         try:
             told = store.evaluations()
             pending = store.pending()
-            batch = 1 + max([b for _, b, _, _ in pending] + [e.generation for e in told] + [0])
+            asked = store.asked()
+            batch = 1 + max([b for _, b, _, _ in asked] + [e.generation for e in told] + [0])
             cfg = self.config.replace(offspring=n)
             backend = make_backend(cfg)
             usage = Usage(cfg.price_in, cfg.price_out, cfg.max_llm_tokens, cfg.max_cost) if backend else None
@@ -206,20 +207,29 @@ class Campaign:
             scored = [e for e in told if not math.isnan(e.score)]
             taken = {e.smiles for e in told} | {smi for smi, _, _, _ in pending}
             try:
+                shares: dict[str, float] = {}
                 if len(scored) < 2:
-                    proposals = self._initial(cfg, n, taken, rng)
+                    proposals = [(c, -1) for c in self._initial(cfg, n, taken, rng)]
                 else:
                     recipes = build_recipes(cfg, backend, log=log)
                     ga = GeneticAlgorithm(objective, cfg, [], recipes=recipes, rng=rng, executor=SerialExecutor())
+                    _credit(ga, told, asked)
                     proposals = _propose(ga, told, taken, n, batch)
+                    used = (round(float(x), 4) for x in ga.share_rule.shares)
+                    shares = dict(zip(ga.recipe_labels, used, strict=True))
             finally:
                 if backend is not None:
                     backend.close()
-            rows = [(c.smiles, batch, c.operator, " ".join(map(str, c.parents))) for c in proposals]
-            store.add_pending(rows)
+            rows = [(c.smiles, batch, c.operator, " ".join(map(str, c.parents)), r) for c, r in proposals]
+            store.add_asked(rows)
+            # One history row per batch: what was asked, from how much told data, at which recipe shares.
+            record: dict[str, float] = {"gen": batch, "asked": len(rows), "told_before": len(told)}
+            record["scored_before"] = len(scored)
+            record |= {f"share:{label}": share for label, share in shares.items()}
+            store.add_generation(batch, record, None, [])
         finally:
             store.close()
-        return pd.DataFrame(rows, columns=["smiles", "batch", "operator", "parents"])
+        return pd.DataFrame([r[:4] for r in rows], columns=["smiles", "batch", "operator", "parents"])
 
     def _initial(self, cfg: Config, n: int, taken: set[str], rng: np.random.Generator) -> list[Candidate]:
         """The first batches: molecules drawn from the initial pool that pass the filters."""
@@ -275,25 +285,48 @@ class Campaign:
                 told.add(smiles)
                 report.recorded.append(smiles)
             if fresh:
-                store.add_evaluations(fresh)
-                store.remove_pending([e.smiles for e in fresh])
+                store.add_told(fresh)
             export(self.path, store)
         finally:
             store.close()
         return report
 
 
-def _propose(ga: GeneticAlgorithm, told: list[Evaluation], taken: set[str], n: int, batch: int) -> list[Candidate]:
-    """``n`` new molecules from the population the told molecules make, by the GA's own operators."""
+def _credit(ga: GeneticAlgorithm, told: list[Evaluation], asked: list[tuple[str, int, int, bool]]) -> None:
+    """Replay the adaptive share rule over the told batches, in order, as the engine credits generations:
+    a recipe's reward for a batch is the share of its told children that are in the population the
+    molecules told up to that batch make. Deterministic in the told data."""
+    if len(ga.recipes) < 2:
+        return
+    batch_of = {e.smiles: e.generation for e in told}
+    made: dict[int, list[tuple[str, int]]] = {}
+    for smiles, batch, recipe, was_told in asked:
+        if was_told and 0 <= recipe < len(ga.recipes):
+            made.setdefault(batch, []).append((smiles, recipe))
+    for batch in sorted(made):
+        known = [e for e in told if batch_of[e.smiles] <= batch]
+        population = {ind.smiles for ind in ga._survivors(ga._individuals(known))}
+        rewards: list[float | None] = []
+        for index in range(len(ga.recipes)):
+            kids = [s for s, r in made[batch] if r == index]
+            rewards.append(sum(s in population for s in kids) / len(kids) if kids else None)
+        ga.share_rule.update(rewards)
+
+
+def _propose(
+    ga: GeneticAlgorithm, told: list[Evaluation], taken: set[str], n: int, batch: int
+) -> list[tuple[Candidate, int]]:
+    """``n`` new molecules (each with its recipe) from the population the told molecules make, by the
+    GA's own operators at the shares :func:`_credit` left."""
     ga.oracle.records = list(told)
     ga.oracle.cache = {e.smiles: e for e in told}
     ga.population = ga._survivors(ga._individuals(told))
     ga.hall_of_fame.update(ga.population)
-    out: dict[str, Candidate] = {}
+    out: dict[str, tuple[Candidate, int]] = {}
     for _ in range(_ROUNDS):
-        for cand in ga.propose(batch):
+        for cand, recipe in ga.propose(batch):
             if cand.smiles not in taken and cand.smiles not in out:
-                out[cand.smiles] = cand
+                out[cand.smiles] = (cand, recipe)
         if len(out) >= n:
             break
     return list(out.values())[:n]

@@ -119,6 +119,24 @@ def build_parser() -> argparse.ArgumentParser:
     tell.add_argument(
         "--accept-unknown", action="store_true", help="also record molecules no ask proposed (measured elsewhere)"
     )
+    rep = sub.add_parser(
+        "report",
+        help="plots, a molecule grid and one self-contained HTML page for a run",
+        description="Write PNG figures (optimisation curve with the Top-10 AUC, scores per generation, operator "
+        "shares of children and survivors, LLM validity/novelty/latency, Pareto front), a grid of the 24 best "
+        "molecules and report.html (every image embedded) for a run folder.",
+    )
+    rep.add_argument("run", metavar="RUN", help="a run folder (finished, stopped or running)")
+    rep.add_argument("--out", default=None, metavar="DIR", help="where to write (default: RUN/report)")
+    cmp_ = sub.add_parser(
+        "compare",
+        help="overlay the top-10 curves of several runs, or of a benchmark's runs (mean ± std over seeds)",
+        description="Overlay the top-10 mean against oracle calls of run folders (one line each) or of benchmark "
+        "folders (their runs grouped by task, mean ± std over seeds); writes compare.png and compare.html.",
+    )
+    cmp_.add_argument("runs", nargs="+", metavar="RUN", help="run folders or benchmark folders")
+    cmp_.add_argument("--out", required=True, metavar="DIR", help="where to write compare.png and compare.html")
+    cmp_.add_argument("--k", type=int, default=10, help="top-k mean to compare (default: 10)")
     exp = sub.add_parser(
         "export",
         help="write a run's tables (CSV) from its store, e.g. after a kill -9",
@@ -375,6 +393,22 @@ def _cmd_tell(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from llmga.report import report
+
+    page = report(args.run, args.out)
+    console.print(f"report: {page} (figures beside it)", soft_wrap=True)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from llmga.report import compare
+
+    page = compare(args.runs, args.out, k=args.k)
+    console.print(f"comparison: {page}", soft_wrap=True)
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace, console: Console) -> int:
     from llmga.store import export
 
@@ -567,6 +601,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _cmd_train_model(args, console)
             if args.command == "export":
                 return _cmd_export(args, console)
+            if args.command == "report":
+                return _cmd_report(args, console)
+            if args.command == "compare":
+                return _cmd_compare(args, console)
             if args.command == "campaign":
                 return _cmd_campaign(args, console)
             if args.command == "ask":

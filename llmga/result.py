@@ -15,11 +15,14 @@ from llmga.store import (
     EVALUATION_COLUMNS,
     EVALUATIONS_FILE,
     GENERATIONS_FILE,
+    LLM_CALL_COLUMNS,
+    LLM_CALLS_FILE,
     RUN_FILE,
     STORE_FILE,
     SUMMARY_FILE,
     RunStore,
 )
+from llmga.store._run_folder import PARETO_FILE
 
 __all__ = ["RunResult", "load"]
 
@@ -86,6 +89,46 @@ class RunResult:
         history = pd.DataFrame(generations)
         self._evaluations, self._history = evaluations, history
         return evaluations, history
+
+    @property
+    def llm_calls(self) -> pd.DataFrame:
+        """Every language-model call (embedded model, LLM operators, memos), one row each."""
+        if RunStore.exists(self.path):
+            store = RunStore.open(self.path)
+            try:
+                calls = store.llm_calls()
+            finally:
+                store.close()
+            return (
+                pd.DataFrame(calls, columns=list(LLM_CALL_COLUMNS)) if calls else pd.DataFrame(columns=LLM_CALL_COLUMNS)
+            )
+        path = self.path / LLM_CALLS_FILE
+        return pd.read_csv(path, keep_default_na=False) if path.exists() else pd.DataFrame(columns=LLM_CALL_COLUMNS)
+
+    def populations(self) -> dict[int, list[int]]:
+        """The population after each generation, as the calls of its molecules (best first)."""
+        if not RunStore.exists(self.path):
+            return {}
+        store = RunStore.open(self.path)
+        try:
+            return {gen: calls for gen, _, _, calls in store.generations() if calls}
+        finally:
+            store.close()
+
+    def objective_names(self) -> list[str]:
+        """The objectives of a Pareto run (one column each in :attr:`evaluations`), else ``[]``."""
+        return [c for c in self.evaluations.columns if c not in EVALUATION_COLUMNS]
+
+    def pareto_front(self) -> pd.DataFrame:
+        """A Pareto run's non-dominated molecules (empty for a one-objective run)."""
+        path = self.path / PARETO_FILE
+        return pd.read_csv(path) if path.exists() else pd.DataFrame()
+
+    def _repr_html_(self) -> str:
+        """How a result shows itself in Jupyter: the summary, the optimisation curve and the best molecules."""
+        from llmga.report._notebook import result_html
+
+        return result_html(self)
 
     def to_frame(self) -> pd.DataFrame:
         """A copy of every evaluation, in call order."""

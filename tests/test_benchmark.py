@@ -109,6 +109,8 @@ def test_interrupted_benchmark_keeps_finished_runs_and_resumes(tmp_path):
         "40",
         "--workers",
         "1",
+        "--llm",
+        "none",  # what is tested is the benchmark's interruption, not the operators
         "--out",
         str(out),
     ]

@@ -121,3 +121,18 @@ def test_ask_tell_across_processes_with_the_embedded_model(tmp_path):
     assert "0 recorded; 16 already told" in again
     evaluations = llmga.load(run).evaluations
     assert evaluations["smiles"].tolist() == told and evaluations["call"].tolist() == list(range(1, 49))
+
+
+def test_recipe_shares_follow_the_recipe_whose_children_do_well(tmp_path):
+    """Adaptive selection in a campaign: children of the embedded model always measure best, so its share grows."""
+    campaign = llmga.Campaign.create(tmp_path / "c", objective_name="y", population=20, seed=2)
+    for _ in range(5):
+        batch = campaign.ask(20)
+        model = batch["operator"].str.startswith("lm_")
+        scores = [100.0 + i if m else float(i % 5) for i, m in enumerate(model)]  # model children: best by far
+        campaign.tell(pd.DataFrame({"smiles": batch["smiles"], "score": scores}))
+    history = llmga.load(tmp_path / "c").history
+    lm_share = history["share:lm_mutation"].dropna().tolist()
+    assert len(lm_share) == 4 and lm_share[-1] > lm_share[0] + 0.2
+    graph = [c for c in history.columns if c.startswith("share:graph")]
+    assert history[graph[0]].dropna().iloc[-1] < history[graph[0]].dropna().iloc[0]

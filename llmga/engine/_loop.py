@@ -565,15 +565,17 @@ class GeneticAlgorithm:
         new = sum(1 for e in evaluations if e is not None)
         return self._record(0, new, len(candidates) + rejected, len(candidates) + rejected, 0, rejected)
 
-    def propose(self, generation: int) -> list[Candidate]:
-        """One generation's new children without scoring them (ask/tell campaigns): selection,
-        variation, filters and prescreen as in :meth:`run`; molecules already scored are left out."""
+    def propose(self, generation: int) -> list[tuple[Candidate, int]]:
+        """One generation's new children without scoring them (ask/tell campaigns), each with the index
+        of its recipe: selection, variation, filters and prescreen as in :meth:`run`; molecules already
+        scored are left out."""
         fitness = self._mating_fitness()
         picks = select(fitness, len(self.population), self.rng, self.config.selection, self.config.tournament_size)
         candidates, origins, _ = self._offspring([self.population[i] for i in picks], generation)
         candidates, origins, _ = self._screen(candidates, origins)
-        candidates, _, _ = self._prescreen(candidates, origins, generation)
-        return [c for c in candidates if c.smiles not in self.oracle.cache]
+        candidates, origins, _ = self._prescreen(candidates, origins, generation)
+        cache = self.oracle.cache
+        return [(c, o) for c, o in zip(candidates, origins, strict=True) if c.smiles not in cache]
 
     def run(self) -> EngineResult:
         """Run until the budget, patience or generation limit stops it."""

@@ -41,6 +41,18 @@ def _run_installed(digest: str, chunk: Sequence[Any]) -> list[Any]:
     return [fn(x) for x in chunk]
 
 
+def _reachable(address: str) -> None:
+    """Fail at once (OSError) when nothing listens at a ``tcp://HOST:PORT`` address, instead of retrying."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or parts.hostname is None or parts.port is None:
+        return  # tls://, inproc:// ...: let Dask connect
+    with socket.create_connection((parts.hostname, parts.port), timeout=10):
+        pass
+
+
 class DaskExecutor(Executor):
     """Runs work on the workers of a Dask cluster, in item order (the :class:`Executor` contract).
 
@@ -68,6 +80,7 @@ class DaskExecutor(Executor):
 
             if self.scheduler:
                 try:
+                    _reachable(self.scheduler)
                     self._client = Client(self.scheduler, timeout="20s")
                     self._client.wait_for_workers(1, timeout=120)
                 except (OSError, TimeoutError) as exc:

@@ -144,7 +144,7 @@ def export(path: str | Path, store: RunStore | None = None) -> list[Path]:
         written.append(folder / EVALUATIONS_FILE)
         generations = db.generations()
         if generations:
-            fields = list(generations[0][1])
+            fields = list(dict.fromkeys(k for _, rec, _, _ in generations for k in rec))  # every key, first seen first
             _write_csv(
                 folder / GENERATIONS_FILE,
                 fields,

@@ -42,8 +42,9 @@ CREATE TABLE IF NOT EXISTS generations (
 );
 CREATE TABLE IF NOT EXISTS llm_calls (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS completions (id INTEGER PRIMARY KEY, prompt TEXT NOT NULL, completion TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS pending (
-    smiles TEXT PRIMARY KEY, batch INTEGER NOT NULL, operator TEXT NOT NULL, parents TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS asked (
+    smiles TEXT PRIMARY KEY, batch INTEGER NOT NULL, operator TEXT NOT NULL, parents TEXT NOT NULL,
+    recipe INTEGER NOT NULL, told INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS prescreen (
     id INTEGER PRIMARY KEY, generation INTEGER NOT NULL, smiles TEXT NOT NULL, prescreen REAL, scored INTEGER NOT NULL
@@ -207,6 +208,10 @@ class RunStore:
             self.conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows)
 
     def add_evaluations(self, evaluations: Sequence[Evaluation]) -> None:
+        with self._transaction():
+            self._insert_evaluations(evaluations)
+
+    def _insert_evaluations(self, evaluations: Sequence[Evaluation]) -> None:
         rows = [
             (
                 e.call,
@@ -219,8 +224,7 @@ class RunStore:
             )
             for e in evaluations
         ]
-        with self._transaction():
-            self.conn.executemany("INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        self.conn.executemany("INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
     def add_generation(
         self, gen: int, record: dict[str, Any], rng: dict[str, Any] | None, population: Sequence[int]
@@ -241,14 +245,17 @@ class RunStore:
                 "INSERT INTO completions (prompt, completion) VALUES (?, ?)", [(p, dumps(c)) for p, c in rows]
             )
 
-    def add_pending(self, rows: Sequence[tuple[str, int, str, str]]) -> None:
-        """Record molecules a campaign asked for: ``(smiles, batch, operator, parents)``."""
+    def add_asked(self, rows: Sequence[tuple[str, int, str, str, int]]) -> None:
+        """Record molecules a campaign asked for: ``(smiles, batch, operator, parents, recipe)``
+        (recipe: the index of the recipe that made it, -1 for the initial pool)."""
         with self._transaction():
-            self.conn.executemany("INSERT INTO pending VALUES (?, ?, ?, ?)", rows)
+            self.conn.executemany("INSERT INTO asked VALUES (?, ?, ?, ?, ?, 0)", rows)
 
-    def remove_pending(self, smiles: Sequence[str]) -> None:
+    def add_told(self, evaluations: Sequence[Evaluation]) -> None:
+        """Record told scores, and mark the molecules that were asked for as told, in one transaction."""
         with self._transaction():
-            self.conn.executemany("DELETE FROM pending WHERE smiles = ?", [(s,) for s in smiles])
+            self._insert_evaluations(evaluations)
+            self.conn.executemany("UPDATE asked SET told = 1 WHERE smiles = ?", [(e.smiles,) for e in evaluations])
 
     def add_prescreen(self, rows: Sequence[tuple[int, str, float, bool]]) -> None:
         with self._transaction():
@@ -273,7 +280,7 @@ class RunStore:
         return config
 
     def count(self, table: str) -> int:
-        if table not in ("evaluations", "generations", "llm_calls", "completions", "prescreen", "pending"):
+        if table not in ("evaluations", "generations", "llm_calls", "completions", "prescreen", "asked"):
             raise ValueError(f"no table {table!r}")
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608 - name checked
 
@@ -312,8 +319,13 @@ class RunStore:
 
     def pending(self) -> list[tuple[str, int, str, str]]:
         """A campaign's molecules asked for and not told yet, in the order asked."""
-        rows = self.conn.execute("SELECT smiles, batch, operator, parents FROM pending ORDER BY rowid")
+        rows = self.conn.execute("SELECT smiles, batch, operator, parents FROM asked WHERE told = 0 ORDER BY rowid")
         return [(str(s), int(b), str(o), str(p)) for s, b, o, p in rows]
+
+    def asked(self) -> list[tuple[str, int, int, bool]]:
+        """Every molecule a campaign asked for: ``(smiles, batch, recipe, told)``, in the order asked."""
+        rows = self.conn.execute("SELECT smiles, batch, recipe, told FROM asked ORDER BY rowid")
+        return [(str(s), int(b), int(r), bool(t)) for s, b, r, t in rows]
 
     def prescreen(self) -> list[tuple[int, str, float, bool]]:
         rows = self.conn.execute("SELECT generation, smiles, prescreen, scored FROM prescreen ORDER BY id")

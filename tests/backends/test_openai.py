@@ -82,3 +82,19 @@ def test_end_to_end_run_and_the_key_never_reaches_the_run_folder(server, tmp_pat
     assert headers["authorization"] == f"Bearer {secret}"  # the key was used ...
     for path in out.iterdir():  # ... and written nowhere
         assert secret not in path.read_text(errors="ignore")
+
+
+def test_a_resumed_run_replays_recorded_replies_instead_of_asking_the_server_again(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-resume")
+    options = {"budget": 300, "seed": 3, "llm": "openai:ok", "base_url": server.url, "workers": 1, "population": 40}
+    whole = llmga.optimize("qed", out=str(tmp_path / "whole"), **options)
+    asked_whole = len(server.requests)
+    generations = iter(range(100))
+    stopped = llmga.optimize("qed", out=str(tmp_path / "part"), stop=lambda: next(generations) >= 2, **options)
+    assert stopped.summary["status"] == "interrupted" and stopped.summary["calls"] < 300
+    asked_before = len(server.requests) - asked_whole
+    resumed = llmga.resume(tmp_path / "part")
+    asked_after = len(server.requests) - asked_whole - asked_before
+    assert asked_before > 0 and asked_before + asked_after == asked_whole  # no prompt was sent twice
+    assert resumed.evaluations.values.tolist() == whole.evaluations.values.tolist()
+    assert resumed.summary["llm_calls"] == whole.summary["llm_calls"]
