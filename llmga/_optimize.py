@@ -175,10 +175,14 @@ def _run(
             backend = RecordedBackend(backend, folder.on_completions, folder.recorded_completions)
         usage = Usage(cfg.price_in, cfg.price_out, cfg.max_llm_tokens, cfg.max_cost) if backend else None
 
+        watchers = [hook for obs in observers if (hook := getattr(obs, "on_llm_call", None)) is not None]
+
         def log_llm_call(record: dict[str, Any]) -> None:
             if usage is not None:
                 usage.add(record)
             folder.on_llm_call(record)
+            for hook in watchers:
+                hook(record)
 
         recipe_list = list(recipes) if recipes is not None else build_recipes(cfg, backend, log=log_llm_call)
     except BaseException:

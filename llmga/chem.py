@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from rdkit import Chem, DataStructs, rdBase
 from rdkit.Chem import rdFingerprintGenerator
 
-__all__ = ["canonical", "morgan", "morgan_generator", "quiet_rdkit", "to_mol", "to_smiles"]
+__all__ = ["canonical", "flat", "morgan", "morgan_generator", "quiet_rdkit", "to_mol", "to_smiles"]
 
 
 @contextlib.contextmanager
@@ -58,6 +58,13 @@ def to_smiles(mol: Chem.Mol | None) -> str | None:
 def canonical(smiles: str | Chem.Mol | None) -> str | None:
     """Canonical SMILES of a SMILES string or ``Mol``; ``None`` if invalid or empty."""
     return to_smiles(to_mol(smiles))
+
+
+@functools.lru_cache(maxsize=4096)
+def flat(smiles: str) -> str | None:
+    """Canonical SMILES without stereochemistry (cached): the 2D molecule, as the embedded model writes it."""
+    mol = to_mol(smiles)
+    return None if mol is None else Chem.MolToSmiles(mol, isomericSmiles=False)
 
 
 @functools.cache

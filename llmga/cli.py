@@ -11,7 +11,7 @@ import dataclasses
 import math
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ __all__ = ["NOT_CONFIG", "build_parser", "main"]
 
 _TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
 # The flags of `llmga optimize` that are not Config fields.
-NOT_CONFIG = ("command", "quiet", "config", "resume")
+NOT_CONFIG = ("command", "quiet", "config", "resume", "log_json")
 
 
 def _default_note(help_text: str, default: object) -> str:
@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
         "nothing it scored is scored again",
     )
     opt.add_argument("--quiet", action="store_true", help="print only the final summary line")
+    opt.add_argument(
+        "--log-json",
+        action="store_true",
+        help="print one JSON line per generation (and one at the end) instead of the progress bar",
+    )
     camp = sub.add_parser(
         "campaign",
         help="ask/tell campaigns: `campaign new` makes one (scores come from the lab, not a function)",
@@ -144,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         "from its store (run.sqlite); works on a running, stopped or finished run.",
     )
     exp.add_argument("run", metavar="RUN", help="a run folder")
+    exp.add_argument("--format", default="csv", choices=("csv", "parquet"), help="table format (parquet needs pyarrow)")
     objs = sub.add_parser(
         "objectives",
         help="list the objectives: built-in, PMO, installed plug-ins, and those of a file",
@@ -211,18 +217,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _ProgressObserver:
-    """Shows a rich progress bar: oracle calls of the budget, best and top-10 so far."""
+    """A rich progress bar: oracle calls of the budget, generation, best and top-10 so far, LLM calls and
+    tokens, elapsed time and ETA."""
 
     def __init__(self, progress: Progress, budget: int) -> None:
         self.progress = progress
-        self.task = progress.add_task("optimizing", total=budget, best="-", top10="-", gen=0)
+        self.task = progress.add_task("optimizing", total=budget, best="-", top10="-", gen=0, llm="")
         self.started = False
+        self.llm_calls = 0
+        self.llm_tokens = 0
 
     def on_evaluations(self, evaluations: list[Any]) -> None:
         if not self.started:  # only once the run really starts, not before bad input is reported
             self.progress.start()
             self.started = True
         self.progress.advance(self.task, len(evaluations))
+
+    def on_llm_call(self, record: dict[str, Any]) -> None:
+        self.llm_calls += 1
+        self.llm_tokens += int(record.get("tokens_in") or 0) + int(record.get("tokens_out") or 0)
+        self.progress.update(self.task, llm=f"  LLM {self.llm_calls} calls {self.llm_tokens:,} tokens")
 
     def close(self) -> None:
         if self.started:
@@ -236,6 +250,38 @@ class _ProgressObserver:
             top10=f"{report.top10_mean:.4g}",
             gen=report.generation,
         )
+
+
+class _JsonObserver:
+    """``--log-json``: one JSON line per generation on standard output (for batch jobs and log collectors)."""
+
+    def __init__(self) -> None:
+        self.llm_calls = 0
+        self.llm_tokens = 0
+
+    def on_evaluations(self, evaluations: list[Any]) -> None:
+        pass
+
+    def on_llm_call(self, record: dict[str, Any]) -> None:
+        self.llm_calls += 1
+        self.llm_tokens += int(record.get("tokens_in") or 0) + int(record.get("tokens_out") or 0)
+
+    def on_generation(self, report: Any) -> None:
+        line = {"event": "generation", **report.record, "llm_calls": self.llm_calls, "llm_tokens": self.llm_tokens}
+        _print_json(line)
+
+    def close(self) -> None:
+        pass
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    import json
+
+    def clean(v: Any) -> Any:
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    sys.stdout.write(json.dumps({k: clean(v) for k, v in data.items()}, default=str) + "\n")
+    sys.stdout.flush()
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -266,13 +312,17 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
         if args.config:
             options = read_campaign(args.config) | options
         config = Config(**options)
-    observers: list[_ProgressObserver] = []
-    if not args.quiet:
+    observers: list[_ProgressObserver | _JsonObserver] = []
+    if args.log_json:
+        observers.append(_JsonObserver())
+    elif not args.quiet:
         progress = Progress(
             TextColumn("[bold]gen {task.fields[gen]}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("calls  best [green]{task.fields[best]}[/]  top-10 [cyan]{task.fields[top10]}[/]"),
+            TextColumn(
+                "calls  best [green]{task.fields[best]}[/]  top-10 [cyan]{task.fields[top10]}[/]{task.fields[llm]}"
+            ),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console,
@@ -298,6 +348,11 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
         for obs in observers:
             obs.close()
     s = result.summary
+    if args.log_json:
+        _print_json(
+            {"event": "finished", "run": str(result.path), **{k: v for k, v in s.items() if not isinstance(v, dict)}}
+        )
+        return 130 if s.get("status") == "interrupted" else 0
     if s.get("status") == "interrupted":
         console.print(
             f"[yellow]interrupted[/] after {s.get('calls')} oracle calls; everything scored is in {result.path}; "
@@ -412,7 +467,7 @@ def _cmd_compare(args: argparse.Namespace, console: Console) -> int:
 def _cmd_export(args: argparse.Namespace, console: Console) -> int:
     from llmga.store import export
 
-    for path in export(args.run):
+    for path in export(args.run, fmt=args.format):
         console.print(str(path), soft_wrap=True)
     return 0
 
@@ -575,6 +630,21 @@ def _cmd_train_lm(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
+    "optimize": _cmd_optimize,
+    "objectives": _cmd_objectives,
+    "benchmark": _cmd_benchmark,
+    "train-lm": _cmd_train_lm,
+    "train-model": _cmd_train_model,
+    "export": _cmd_export,
+    "report": _cmd_report,
+    "compare": _cmd_compare,
+    "campaign": _cmd_campaign,
+    "ask": _cmd_ask,
+    "tell": _cmd_tell,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -589,29 +659,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"[yellow]warning:[/] {message}", soft_wrap=True
         )
         try:
-            if args.command == "optimize":
-                return _cmd_optimize(args, console)
             if args.command == "score":
                 return _cmd_score(args, console, err)
-            if args.command == "benchmark":
-                return _cmd_benchmark(args, console)
-            if args.command == "train-lm":
-                return _cmd_train_lm(args, console)
-            if args.command == "train-model":
-                return _cmd_train_model(args, console)
-            if args.command == "export":
-                return _cmd_export(args, console)
-            if args.command == "report":
-                return _cmd_report(args, console)
-            if args.command == "compare":
-                return _cmd_compare(args, console)
-            if args.command == "campaign":
-                return _cmd_campaign(args, console)
-            if args.command == "ask":
-                return _cmd_ask(args, console)
-            if args.command == "tell":
-                return _cmd_tell(args, console)
-            return _cmd_objectives(args, console)
+            return _COMMANDS[args.command](args, console)
         except ConfigError as exc:
             err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
             return 2

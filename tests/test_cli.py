@@ -71,7 +71,8 @@ def test_optimize_end_to_end(tmp_path, capsys):
     assert str(out).replace(" ", "") in flat
     best = llmga.load(out).best(1)["smiles"].iloc[0]
     assert best[:20] in flat
-    assert "…" not in text  # SMILES are folded onto more lines, never cut short
+    tables = text[text.index("Top molecules") :]  # (the progress bar above may be cut to the terminal's width)
+    assert "…" not in tables  # SMILES are folded onto more lines, never cut short
     config = json.loads((out / "config.json").read_text())
     assert config["budget"] == 150 and config["population"] == 20
 
@@ -172,3 +173,26 @@ def test_sigterm_stops_a_run_cleanly_between_generations(tmp_path):
     result = llmga.load(out)
     assert result.summary["status"] == "interrupted" and result.summary["stop_reason"] == "interrupted"
     assert len(result.evaluations) == result.summary["calls"] == result.history["calls"].iloc[-1]
+
+
+def test_log_json_prints_one_json_line_per_generation_and_a_final_one(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["optimize", "--objective", "qed", "--budget", "120", "--population", "30", "--offspring", "30"]
+    assert main([*args, "--workers", "1", "--log-json", "--out", str(out)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    generations = [line for line in lines if line["event"] == "generation"]
+    assert [g["gen"] for g in generations] == list(range(len(generations))) and generations[-1]["calls"] == 120
+    assert generations[-1]["llm_calls"] > 0 and generations[-1]["llm_tokens"] > 0  # the embedded model's calls
+    assert lines[-1]["event"] == "finished" and lines[-1]["calls"] == 120 and lines[-1]["run"] == str(out)
+
+
+def test_the_progress_bar_counts_language_model_calls_and_tokens():
+    from rich.progress import Progress
+
+    from llmga.cli import _ProgressObserver
+
+    observer = _ProgressObserver(Progress(), 100)
+    observer.on_llm_call({"tokens_in": 30, "tokens_out": 12})
+    observer.on_llm_call({"tokens_in": 5, "tokens_out": 0})
+    fields = observer.progress.tasks[0].fields
+    assert fields["llm"] == "  LLM 2 calls 47 tokens"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from llmga.chem import flat
 from llmga.operators._base import Child, Operator, Parent, VariationContext, fallback_children
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
 
@@ -114,7 +115,10 @@ class LMOperator(Operator):
                 if smiles is None:
                     continue
                 valid += 1
-                if any(smiles == p.smiles for p in groups[i]) or smiles in taken or context.is_scored(smiles):
+                # A parent with its stereochemistry dropped (the model writes 2D SMILES) is no new molecule.
+                if any(smiles in (p.smiles, flat(p.smiles)) for p in groups[i]):
+                    continue
+                if smiles in taken or context.is_scored(smiles):
                     continue
                 if not self.filter.accepts(smiles, rng):
                     continue

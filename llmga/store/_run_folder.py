@@ -20,7 +20,7 @@ from typing import Any
 
 from llmga.engine import Evaluation, GenerationReport
 from llmga.errors import ConfigError, ResumeError
-from llmga.store._sqlite import RunStore, dumps
+from llmga.store._sqlite import LOCK_FILE, STORE_FILE, RunStore, dumps
 
 __all__ = [
     "EVALUATION_COLUMNS",
@@ -99,10 +99,6 @@ def _clean(data: Any) -> Any:
     return data
 
 
-def _score_text(value: float) -> str:
-    return "" if math.isnan(value) else repr(value)
-
-
 def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "w", newline="") as fh:
@@ -112,62 +108,78 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     tmp.replace(path)
 
 
-def export(path: str | Path, store: RunStore | None = None) -> list[Path]:
-    """Write a run's tables as CSV from its store: evaluations, generations, LLM calls, prescreen scores.
+def _tables(db: RunStore) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """A run's tables from its store, as (CSV file name, columns, rows); NaN and missing values are None."""
 
-    Returns the files written. Tables the run has no rows for (no LLM,
-    no prescreen) are not written.
+    def number(value: float) -> float | None:
+        return None if math.isnan(value) else value
+
+    components = list(db.meta("components") or [])
+    tables: list[tuple[str, list[str], list[list[Any]]]] = [
+        (
+            EVALUATIONS_FILE,
+            [*EVALUATION_COLUMNS, *components],
+            [
+                [e.call, e.smiles, number(e.score), e.generation, e.operator, " ".join(str(p) for p in e.parents)]
+                + [number(v) for v in e.components[: len(components)]]
+                for e in db.evaluations()
+            ],
+        )
+    ]
+    generations = db.generations()
+    if generations:
+        fields = list(dict.fromkeys(k for _, rec, _, _ in generations for k in rec))  # every key, first seen first
+        tables.append((GENERATIONS_FILE, fields, [[rec.get(k) for k in fields] for _, rec, _, _ in generations]))
+    calls = db.llm_calls()
+    if calls:
+        tables.append((LLM_CALLS_FILE, list(LLM_CALL_COLUMNS), [[c.get(k) for k in LLM_CALL_COLUMNS] for c in calls]))
+    screened = db.prescreen()
+    if screened:
+        columns = ["generation", "smiles", "prescreen", "scored"]
+        tables.append((PRESCREEN_FILE, columns, [[g, s, number(v), int(k)] for g, s, v, k in screened]))
+    return tables
+
+
+def export(path: str | Path, store: RunStore | None = None, *, fmt: str = "csv") -> list[Path]:
+    """Write a run's tables from its store: evaluations, generations, LLM calls, prescreen scores.
+
+    ``fmt`` is ``csv`` (the run folder's own tables, written whenever a
+    run ends) or ``parquet`` (needs pyarrow). Returns the files written.
+    Tables the run has no rows for (no LLM, no prescreen) are not written.
     """
+    if fmt not in ("csv", "parquet"):
+        raise ConfigError(f"--format {fmt!r}: choose csv or parquet")
     folder = Path(path)
     own = store is None
     db = RunStore.open(folder) if store is None else store
     try:
-        written: list[Path] = []
-        components = list(db.meta("components") or [])
-        evaluations = db.evaluations()
-        _write_csv(
-            folder / EVALUATIONS_FILE,
-            [*EVALUATION_COLUMNS, *components],
-            (
-                (
-                    e.call,
-                    e.smiles,
-                    _score_text(e.score),
-                    e.generation,
-                    e.operator,
-                    " ".join(str(p) for p in e.parents),
-                    *(_score_text(v) for v in e.components[: len(components)]),
-                )
-                for e in evaluations
-            ),
-        )
-        written.append(folder / EVALUATIONS_FILE)
-        generations = db.generations()
-        if generations:
-            fields = list(dict.fromkeys(k for _, rec, _, _ in generations for k in rec))  # every key, first seen first
-            _write_csv(
-                folder / GENERATIONS_FILE,
-                fields,
-                ([("" if rec.get(k) is None else rec.get(k)) for k in fields] for _, rec, _, _ in generations),
-            )
-            written.append(folder / GENERATIONS_FILE)
-        calls = db.llm_calls()
-        if calls:
-            rows = ([c.get(k, "") for k in LLM_CALL_COLUMNS] for c in calls)
-            _write_csv(folder / LLM_CALLS_FILE, LLM_CALL_COLUMNS, rows)
-            written.append(folder / LLM_CALLS_FILE)
-        screened = db.prescreen()
-        if screened:
-            _write_csv(
-                folder / PRESCREEN_FILE,
-                ("generation", "smiles", "prescreen", "scored"),
-                ((g, s, _score_text(v), int(k)) for g, s, v, k in screened),
-            )
-            written.append(folder / PRESCREEN_FILE)
-        return written
+        tables = _tables(db)
     finally:
         if own:
             db.close()
+    written: list[Path] = []
+    for name, columns, rows in tables:
+        target = folder / name
+        if fmt == "csv":
+            _write_csv(target, columns, ([_cell(v) for v in row] for row in rows))
+        else:
+            try:
+                import pyarrow  # noqa: F401 - pandas writes Parquet through it
+            except ImportError:
+                raise ConfigError("--format parquet needs pyarrow: pip install 'llmga[parquet]' (or pyarrow)") from None
+            import pandas as pd
+
+            target = target.with_suffix(".parquet")
+            pd.DataFrame(rows, columns=columns).to_parquet(target, index=False)
+        written.append(target)
+    return written
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: empty for a missing value, ``repr`` for floats (exact round trip)."""
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else value
 
 
 class RunFolder:
@@ -190,7 +202,9 @@ class RunFolder:
     def create(self, config: dict[str, Any], run_info: dict[str, Any], components: Sequence[str] = ()) -> None:
         """Write the configuration and run card and open the store; ``components`` names a Pareto run's
         objectives, each a column of ``evaluations.csv`` after the fixed ones."""
-        if self.path.exists() and any(self.path.iterdir()):
+        # A run killed while its store was being made leaves only these; such a folder may be reused.
+        leftovers = {LOCK_FILE, STORE_FILE + ".new"}
+        if self.path.exists() and any(p.name not in leftovers for p in self.path.iterdir()):
             raise ConfigError(
                 f"--out {str(self.path)!r} already holds files; choose a new folder (or delete that one) "
                 "so no earlier run is overwritten, or continue a stopped run with --resume"

@@ -133,9 +133,9 @@ class RunStore:
         return (Path(folder) / STORE_FILE).is_file()
 
     @classmethod
-    def _connect(cls, folder: Path, *, write: bool) -> RunStore:
-        lock = _Lock(folder) if write else None
-        if lock is not None:
+    def _connect(cls, folder: Path, *, write: bool, lock: _Lock | None = None) -> RunStore:
+        if write and lock is None:
+            lock = _Lock(folder)
             lock.acquire()
         try:
             path = folder / STORE_FILE
@@ -158,13 +158,28 @@ class RunStore:
         """A new store in ``folder`` (made if missing), locked for this process, with ``meta`` entries."""
         path = Path(folder)
         path.mkdir(parents=True, exist_ok=True)
-        store = cls._connect(path, write=True)
-        with store._transaction():
-            store.conn.executemany(
-                "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                [("schema", str(_SCHEMA_VERSION)), *((k, dumps(v)) for k, v in meta.items())],
-            )
-        return store
+        lock = _Lock(path)
+        lock.acquire()
+        try:
+            # Tables and configuration are written to a new file that then replaces the store's name,
+            # so a reader (llmga.load of a run just starting) never finds a store without them.
+            fresh = path / (STORE_FILE + ".new")
+            fresh.unlink(missing_ok=True)
+            conn = sqlite3.connect(fresh)
+            try:
+                conn.executescript(_SCHEMA)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                    [("schema", str(_SCHEMA_VERSION)), *((k, dumps(v)) for k, v in meta.items())],
+                )
+                conn.commit()
+            finally:
+                conn.close()
+            os.replace(fresh, path / STORE_FILE)
+            return cls._connect(path, write=True, lock=lock)
+        except BaseException:
+            lock.release()
+            raise
 
     @classmethod
     def open(cls, folder: str | Path, *, write: bool = False) -> RunStore:

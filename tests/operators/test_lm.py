@@ -75,3 +75,19 @@ def test_keep_range_is_centred_and_narrows_near_the_ends():
     assert keep_range(1.0) == pytest.approx((0.98, 0.98))
     with pytest.raises(ValueError, match="between 0 and 1"):
         keep_range(1.5)
+
+
+def test_a_child_that_is_its_parent_without_stereochemistry_is_not_new(tiny_lm_dir, monkeypatch):
+    """The model writes 2D SMILES: the parent minus its stereo centres would cost an oracle call for nothing."""
+    from llmga.chem import flat
+    from llmga.lm import Edit, EmbeddedLM
+
+    lm = EmbeddedLM.load(tiny_lm_dir)  # made to write only the parent with its stereo centres dropped
+    monkeypatch.setattr(lm, "edit", lambda parents, rng, **kw: [Edit(flat(p), p, 1, 2) for p in parents])
+    parent = "C[C@H](N)c1ccc(O)cc1"
+    assert flat(parent) == "CC(N)c1ccc(O)cc1" != parent
+    records = []
+    op = LMMutation(lm, log=records.append)
+    (kids,) = op.apply([[Parent(parent)]], np.random.default_rng(0), VariationContext(objective="x"))
+    assert records[0]["valid"] == 1 and records[0]["new"] == 0  # valid, but not new
+    assert kids[0] is None or "fallback" in kids[0].operator  # graph GA fills the slot instead

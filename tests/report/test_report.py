@@ -106,3 +106,22 @@ def test_a_result_shows_itself_in_a_notebook(runs):
     page = runs["embedded"]._repr_html_()
     assert page.count("<img") == 2 and "Top-10 AUC" in page
     assert isinstance(runs["embedded"].to_frame(), pd.DataFrame)
+
+
+def test_a_killed_run_without_summary_and_a_campaign_get_reports_too(runs, tmp_path):
+    import shutil
+
+    killed = tmp_path / "killed"
+    shutil.copytree(runs["graph"].path, killed)
+    (killed / "summary.json").unlink()  # as after kill -9: only the store knows what happened
+    for name in ("evaluations.csv", "generations.csv"):
+        (killed / name).unlink()
+    page = report(killed)
+    assert "running or killed" in page.read_text() and (killed / "report" / "curve.png").exists()
+
+    campaign = llmga.Campaign.create(tmp_path / "camp", objective_name="assay", llm="none")
+    for _ in range(2):
+        batch = campaign.ask(10)
+        campaign.tell(pd.DataFrame({"smiles": batch["smiles"], "score": batch["smiles"].str.len()}))
+    report(tmp_path / "camp")
+    assert set(_manifest(tmp_path / "camp" / "report")) >= {"curve", "scores", "operators", "molecules"}

@@ -78,3 +78,15 @@ def test_export_writes_the_tables_from_the_store(tmp_path):
     assert generations.to_dict("records") == [{"gen": 0, "calls": 2, "best": 0.25}]
     assert pd.read_csv(tmp_path / "run" / "prescreen.csv")["scored"].tolist() == [1, 0]
     store.close()
+
+
+def test_export_as_parquet_holds_the_same_tables(tmp_path):
+    store = _store(tmp_path)
+    store.add_evaluations(EVALS)
+    store.add_generation(0, {"gen": 0, "calls": 3, "best": 0.25}, None, [1])
+    written = export(tmp_path / "run", store, fmt="parquet")
+    store.close()
+    assert sorted(p.name for p in written) == ["evaluations.parquet", "generations.parquet"]
+    evals = pd.read_parquet(tmp_path / "run" / "evaluations.parquet")
+    assert evals["smiles"].tolist() == ["CCO", "c1ccccc1", "CC(=O)O"] and evals["score"].isna().tolist()[1]
+    assert pd.read_parquet(tmp_path / "run" / "generations.parquet")["calls"].tolist() == [3]
