@@ -121,6 +121,7 @@ def test_console_script_is_installed():
     assert proc.returncode == 0 and "optimize" in proc.stdout
 
 
+@pytest.mark.slow
 def test_default_logp_run_goes_far_beyond_the_initial_population(tmp_path):
     """The README's main job: `llmga optimize --objective logp --seed 0` with default settings."""
     out = tmp_path / "run"

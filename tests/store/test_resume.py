@@ -117,10 +117,20 @@ def _check_resumed(files, out, log, reference, killed_log_lines):
     return summary
 
 
+SLOW = pytest.mark.slow  # run by .ci/run after the default suite (pytest -m slow)
+
+
 @pytest.mark.parametrize(
     "kill_at",
-    [1, 60, 120, 121, 190, 333, BUDGET],
-    ids=["first-call", "mid-initial-batch", "last-initial", "first-child", "mid-generation", "late", "last-call"],
+    [
+        pytest.param(1, id="first-call"),
+        pytest.param(60, id="mid-initial-batch", marks=SLOW),
+        pytest.param(120, id="last-initial", marks=SLOW),
+        pytest.param(121, id="first-child", marks=SLOW),
+        pytest.param(190, id="mid-generation"),
+        pytest.param(333, id="late", marks=SLOW),
+        pytest.param(BUDGET, id="last-call"),
+    ],
 )
 def test_sigkill_at_an_oracle_call_then_resume_equals_the_uninterrupted_run(files, reference, tmp_path, kill_at):
     out, log = tmp_path / "run", tmp_path / "scored.log"
@@ -148,7 +158,7 @@ def test_a_run_killed_while_its_store_was_made_can_be_started_again_in_its_folde
     assert _stored(out) == reference["none"]
 
 
-@pytest.mark.parametrize("write", [1, 2, 5, 10])
+@pytest.mark.parametrize("write", [1, pytest.param(2, marks=SLOW), 5, pytest.param(10, marks=SLOW)])
 def test_sigkill_inside_a_store_write_then_resume_equals_the_uninterrupted_run(files, reference, tmp_path, write):
     out, log = tmp_path / "run", tmp_path / "scored.log"
     cmd = _cmd(files, out, "--llm", "none")
@@ -160,6 +170,7 @@ def test_sigkill_inside_a_store_write_then_resume_equals_the_uninterrupted_run(f
     _check_resumed(files, out, log, reference["none"], 0)
 
 
+@SLOW
 def test_killed_three_times_with_the_embedded_model_and_resumed_each_time(files, reference, tmp_path):
     """The default operators (embedded model, fine-tuning, adaptive shares) retrace exactly too."""
     out, log = tmp_path / "run", tmp_path / "scored.log"
