@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 
+import pandas as pd
 import pytest
 
 import llmga
@@ -224,3 +225,32 @@ def test_resume_refuses_new_settings_and_a_folder_that_is_no_run(files, tmp_path
 
     assert main(["optimize", "--resume", str(tmp_path), "--budget", "10"]) == 2
     assert main(["optimize", "--resume", str(tmp_path)]) == 1  # no store there: named in the error
+
+
+def _rings(smiles: str) -> float:
+    from rdkit import Chem
+    from rdkit.Chem import rdMolDescriptors
+
+    return float(rdMolDescriptors.CalcNumRings(Chem.MolFromSmiles(smiles)))
+
+
+def test_python_objective_and_pareto_runs_resume_through_the_api(tmp_path):
+    common = {"budget": 200, "population": 30, "offspring": 30, "seed": 5, "llm": "none", "workers": 1}
+    whole = llmga.optimize(_rings, out=str(tmp_path / "whole"), **common)
+    generations = iter(range(100))
+    part = llmga.optimize(_rings, out=str(tmp_path / "part"), stop=lambda: next(generations) >= 2, **common)
+    assert part.summary["status"] == "interrupted"
+    with pytest.raises(llmga.LLMGAError, match=r"optimised a Python object .*pass it again"):
+        llmga.resume(tmp_path / "part")
+    resumed = llmga.resume(tmp_path / "part", objective=_rings)
+    assert resumed.evaluations.values.tolist() == whole.evaluations.values.tolist()
+    assert resumed.summary["resumed_after_calls"] == part.summary["calls"]
+
+    pareto = {**common, "objectives": "qed,sa", "pareto": True}
+    whole = llmga.optimize(None, out=str(tmp_path / "pw"), **pareto)
+    generations = iter(range(100))
+    llmga.optimize(None, out=str(tmp_path / "pp"), stop=lambda: next(generations) >= 3, **pareto)
+    resumed = llmga.resume(tmp_path / "pp")
+    assert resumed.evaluations.values.tolist() == whole.evaluations.values.tolist()
+    front = pd.read_csv(tmp_path / "pp" / "pareto_front.csv")
+    assert front.equals(pd.read_csv(tmp_path / "pw" / "pareto_front.csv"))
