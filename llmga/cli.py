@@ -60,6 +60,13 @@ def _add_config_flags(
         parser.add_argument(flag, **kwargs)
 
 
+def _run_command(sub: Any, name: str, help_text: str, description: str, run_help: str) -> argparse.ArgumentParser:
+    """A subcommand whose first argument is a run or campaign folder (``RUN``)."""
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help_text, description=description)
+    parser.add_argument("run", metavar="RUN", help=run_help)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llmga",
@@ -104,34 +111,37 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--objective-name", required=True, help="what is measured, e.g. assay_ic50")
     new.add_argument("--description", default="", help="what the measurement is, for LLM prompts")
     _add_config_flags(new, exclude=("objective", "objectives", "pareto", "out", "budget", "offspring", "max_time"))
-    ask = sub.add_parser(
+    ask = _run_command(
+        sub,
         "ask",
-        help="propose a batch of molecules for a campaign (recorded as pending)",
-        description="Propose --n new molecules with the campaign's engine and operators from everything told "
-        "so far; they are recorded as pending and written to --out (CSV: smiles, batch, operator, parents).",
+        "propose a batch of molecules for a campaign (recorded as pending)",
+        "Propose --n new molecules with the campaign's engine and operators from everything told so far; they "
+        "are recorded as pending and written to --out (CSV: smiles, batch, operator, parents).",
+        "a campaign folder",
     )
-    ask.add_argument("run", metavar="RUN", help="a campaign folder")
     ask.add_argument("--n", type=int, required=True, help="molecules to propose")
     ask.add_argument("--out", default=None, metavar="FILE.csv", help="where to write the batch (default: stdout)")
-    tell = sub.add_parser(
+    tell = _run_command(
+        sub,
         "tell",
-        help="record measured scores for a campaign's pending molecules",
-        description="Record scores from a CSV with a smiles column and a score column (named score or after the "
-        "objective). Molecules never asked for, already told or not valid are reported, not recorded.",
+        "record measured scores for a campaign's pending molecules",
+        "Record scores from a CSV with a smiles column and a score column (named score or after the objective). "
+        "Molecules never asked for, already told or not valid are reported, not recorded.",
+        "a campaign folder",
     )
-    tell.add_argument("run", metavar="RUN", help="a campaign folder")
     tell.add_argument("results", metavar="RESULTS.csv", help="CSV with smiles and score columns")
     tell.add_argument(
         "--accept-unknown", action="store_true", help="also record molecules no ask proposed (measured elsewhere)"
     )
-    rep = sub.add_parser(
+    rep = _run_command(
+        sub,
         "report",
-        help="plots, a molecule grid and one self-contained HTML page for a run",
-        description="Write PNG figures (optimisation curve with the Top-10 AUC, scores per generation, operator "
-        "shares of children and survivors, LLM validity/novelty/latency, Pareto front), a grid of the 24 best "
-        "molecules and report.html (every image embedded) for a run folder.",
+        "plots, a molecule grid and one self-contained HTML page for a run",
+        "Write PNG figures (optimisation curve with the Top-10 AUC, scores per generation, operator shares of "
+        "children and survivors, LLM validity/novelty/latency, Pareto front), a grid of the 24 best molecules "
+        "and report.html (every image embedded) for a run folder.",
+        "a run folder (finished, stopped or running)",
     )
-    rep.add_argument("run", metavar="RUN", help="a run folder (finished, stopped or running)")
     rep.add_argument("--out", default=None, metavar="DIR", help="where to write (default: RUN/report)")
     cmp_ = sub.add_parser(
         "compare",
@@ -142,13 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("runs", nargs="+", metavar="RUN", help="run folders or benchmark folders")
     cmp_.add_argument("--out", required=True, metavar="DIR", help="where to write compare.png and compare.html")
     cmp_.add_argument("--k", type=int, default=10, help="top-k mean to compare (default: 10)")
-    exp = sub.add_parser(
+    exp = _run_command(
+        sub,
         "export",
-        help="write a run's tables (CSV) from its store, e.g. after a kill -9",
-        description="Write evaluations.csv, generations.csv, llm_calls.csv and prescreen.csv of a run folder "
-        "from its store (run.sqlite); works on a running, stopped or finished run.",
+        "write a run's tables (CSV or Parquet) from its store, e.g. after a kill -9",
+        "Write evaluations, generations, llm_calls and prescreen tables of a run folder from its store "
+        "(run.sqlite); works on a running, stopped or finished run.",
+        "a run folder",
     )
-    exp.add_argument("run", metavar="RUN", help="a run folder")
     exp.add_argument("--format", default="csv", choices=("csv", "parquet"), help="table format (parquet needs pyarrow)")
     objs = sub.add_parser(
         "objectives",
