@@ -90,3 +90,16 @@ def test_export_as_parquet_holds_the_same_tables(tmp_path):
     evals = pd.read_parquet(tmp_path / "run" / "evaluations.parquet")
     assert evals["smiles"].tolist() == ["CCO", "c1ccccc1", "CC(=O)O"] and evals["score"].isna().tolist()[1]
     assert pd.read_parquet(tmp_path / "run" / "generations.parquet")["calls"].tolist() == [3]
+
+
+def test_llmga_export_rewrites_the_tables_of_a_killed_run(tmp_path):
+    from llmga.cli import main
+
+    store = _store(tmp_path)
+    store.add_evaluations(EVALS)
+    store.close()  # as after kill -9: a store, no CSV
+    assert main(["export", str(tmp_path / "run")]) == 0
+    assert pd.read_csv(tmp_path / "run" / "evaluations.csv")["call"].tolist() == [1, 2, 3]
+    assert main(["export", str(tmp_path / "run"), "--format", "parquet"]) == 0
+    assert len(pd.read_parquet(tmp_path / "run" / "evaluations.parquet")) == 3
+    assert main(["export", str(tmp_path)]) == 1  # not a run folder: named in the error
