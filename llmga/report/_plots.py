@@ -218,8 +218,9 @@ def pareto_figure(result: RunResult) -> Figure | None:
     if len(front):
         ordered = front.sort_values(names[0])
         ax.scatter(ordered[names[0]], ordered[names[1]], s=18, color="#d62728", label=f"Pareto front ({len(front)})")
-    ax.set_xlabel(names[0])
-    ax.set_ylabel(names[1])
+    directions = {o["name"]: o["direction"] for o in (result.summary.get("pareto") or {}).get("objectives", [])}
+    ax.set_xlabel(f"{names[0]} ({directions[names[0]]})" if names[0] in directions else names[0])
+    ax.set_ylabel(f"{names[1]} ({directions[names[1]]})" if names[1] in directions else names[1])
     ax.set_title("Pareto front", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
