@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from llmga.backends import Backend, GenerationParams, Prompt
+from llmga.chem import flat
 from llmga.operators._base import Child, Operator, Parent, VariationContext, fallback_children
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
 from llmga.prompting import MAX_REPLY_CHARS, Templates, parse_reply
@@ -254,7 +255,8 @@ class LLMOperator(Operator):
                     stacklevel=2,
                 )
             for i, prompt, completion in zip(todo, prompts, completions, strict=True):
-                parents = {p.smiles for p in groups[i]}
+                # A parent, also with its stereochemistry dropped, is not a new molecule.
+                parents = {p.smiles for p in groups[i]} | {flat(p.smiles) for p in groups[i]}
                 parsed = valid = new = 0
                 for text in completion.texts:
                     reply = parse_reply(text, selfies=self.options.selfies, max_items=4 * self.k)

@@ -59,6 +59,14 @@ def test_parents_scored_molecules_and_invalid_text_are_dropped_then_filled_by_fa
     assert "<smiles>" in rec["reply"] and PARENT_A in rec["prompt"]
 
 
+def test_a_reply_that_is_a_parent_without_its_stereo_centres_is_not_new():
+    flat_b = "CC1CC(Nc2cncc(-c3nncn3C)c2)CC(C)C1"  # PARENT_B, stereo dropped
+    records = []
+    op = LLMMutation(ReplayBackend([tagged(flat_b, KIDS[0])]), k=2, max_rounds=1, log=records.append)
+    (kids,) = op.apply([[Parent(PARENT_B, 0.6, 3)]], np.random.default_rng(0), context())
+    assert kids[0] == canonical(KIDS[0]) and records[0]["valid"] == 2 and records[0]["new"] == 1
+
+
 def test_backend_errors_and_garbage_fall_back_and_are_logged():
     backend = ReplayBackend([TimeoutError("read timed out"), "I cannot help with that."])
     records = []
