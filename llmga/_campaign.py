@@ -22,6 +22,7 @@ import pandas as pd
 
 from llmga.chem import canonical
 from llmga.config import Config
+from llmga.data import read_smiles_file, zinc250k
 from llmga.engine import Evaluation, GeneticAlgorithm
 from llmga.engine._oracle import Candidate
 from llmga.errors import ConfigError, LLMGAError
@@ -29,7 +30,8 @@ from llmga.executors import SerialExecutor
 from llmga.objectives import Objective
 from llmga.objectives._base import check_direction
 from llmga.store import RunStore
-from llmga.store._run_folder import CONFIG_FILE, RUN_FILE, _clean, export, write_json
+from llmga.store._run_folder import CONFIG_FILE, RUN_FILE, export, write_json
+from llmga.store._sqlite import clean
 
 __all__ = ["Campaign", "TellReport"]
 
@@ -128,14 +130,14 @@ class Campaign:
         cfg = cfg.replace(out=str(folder))
         known = _read_scores(init, objective_name) if init else []
         meta = {
-            "config": _clean(cfg.to_dict()),
+            "config": clean(cfg.to_dict()),
             "campaign": {"objective_name": objective_name, "direction": direction, "description": description},
             "run": {"objective": {"name": objective_name, "direction": direction, "description": description}},
             "components": [],
         }
         store = RunStore.create(folder, meta)
         try:
-            write_json(folder / CONFIG_FILE, _clean(cfg.to_dict()))
+            write_json(folder / CONFIG_FILE, clean(cfg.to_dict()))
             write_json(folder / RUN_FILE, meta["run"])
             if known:
                 store.add_evaluations(
@@ -208,8 +210,10 @@ class Campaign:
             taken = {e.smiles for e in told} | {smi for smi, _, _, _ in pending}
             try:
                 shares: dict[str, float] = {}
-                if len(scored) < 2:
-                    proposals = [(c, -1) for c in self._initial(cfg, n, taken, rng)]
+                if len(scored) < 2:  # the first batches: molecules of the initial pool that pass the filters
+                    pool = read_smiles_file(cfg.init) if cfg.init else zinc250k()
+                    ga = GeneticAlgorithm(objective, cfg, pool, rng=rng, executor=SerialExecutor())
+                    proposals = [(c, -1) for c in ga.initial_candidates(n, taken)[0]]
                 else:
                     recipes = build_recipes(cfg, backend, log=log)
                     ga = GeneticAlgorithm(objective, cfg, [], recipes=recipes, rng=rng, executor=SerialExecutor())
@@ -230,25 +234,6 @@ class Campaign:
         finally:
             store.close()
         return pd.DataFrame([r[:4] for r in rows], columns=["smiles", "batch", "operator", "parents"])
-
-    def _initial(self, cfg: Config, n: int, taken: set[str], rng: np.random.Generator) -> list[Candidate]:
-        """The first batches: molecules drawn from the initial pool that pass the filters."""
-        from llmga.data import read_smiles_file, zinc250k
-        from llmga.filters import filters_from_config
-
-        pool = read_smiles_file(cfg.init) if cfg.init else zinc250k()
-        filters = filters_from_config(cfg.filters, cfg.keep_smarts, cfg.avoid_smarts)
-        out: list[Candidate] = []
-        seen = set(taken)
-        for i in rng.permutation(len(pool)):
-            smiles = canonical(pool[int(i)])
-            if smiles is None or smiles in seen or (filters and not filters.passes(smiles)):
-                continue
-            seen.add(smiles)
-            out.append(Candidate(smiles, "init"))
-            if len(out) == n:
-                break
-        return out
 
     # ------------------------------------------------------------------ tell
     def tell(self, results: pd.DataFrame | str | Path, *, accept_unknown: bool = False) -> TellReport:

@@ -286,12 +286,9 @@ class _JsonObserver:
 
 
 def _print_json(data: dict[str, Any]) -> None:
-    import json
+    from llmga.store._sqlite import dumps
 
-    def clean(v: Any) -> Any:
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
-    sys.stdout.write(json.dumps({k: clean(v) for k, v in data.items()}, default=str) + "\n")
+    sys.stdout.write(dumps(data) + "\n")
     sys.stdout.flush()
 
 

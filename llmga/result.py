@@ -22,7 +22,7 @@ from llmga.store import (
     SUMMARY_FILE,
     RunStore,
 )
-from llmga.store._run_folder import PARETO_FILE
+from llmga.store._run_folder import PARETO_FILE, evaluation_table
 
 __all__ = ["RunResult", "load"]
 
@@ -77,15 +77,12 @@ class RunResult:
         """Evaluations and history read from the run's store (also while the run goes on)."""
         store = RunStore.open(self.path)
         try:
-            components = list(store.meta("components") or [])
-            rows = [
-                (e.call, e.smiles, e.score, e.generation, e.operator, " ".join(map(str, e.parents)), *e.components)
-                for e in store.evaluations()
-            ]
+            columns, rows = evaluation_table(store)
             generations = [record for _, record, _, _ in store.generations()]
         finally:
             store.close()
-        evaluations = pd.DataFrame(rows, columns=[*EVALUATION_COLUMNS, *components]).astype({"score": float})
+        numbers = {c: float for c in columns if c not in EVALUATION_COLUMNS} | {"score": float}
+        evaluations = pd.DataFrame(rows, columns=columns).astype(numbers)
         history = pd.DataFrame(generations)
         self._evaluations, self._history = evaluations, history
         return evaluations, history
@@ -99,9 +96,7 @@ class RunResult:
                 calls = store.llm_calls()
             finally:
                 store.close()
-            return (
-                pd.DataFrame(calls, columns=list(LLM_CALL_COLUMNS)) if calls else pd.DataFrame(columns=LLM_CALL_COLUMNS)
-            )
+            return pd.DataFrame(calls, columns=list(LLM_CALL_COLUMNS))
         path = self.path / LLM_CALLS_FILE
         return pd.read_csv(path, keep_default_na=False) if path.exists() else pd.DataFrame(columns=LLM_CALL_COLUMNS)
 

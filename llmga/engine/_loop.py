@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -530,16 +530,16 @@ class GeneticAlgorithm:
             obs.on_generation(report)
         return report
 
-    def _initialise(self) -> GenerationReport:
+    def initial_candidates(self, size: int, exclude: Container[str] = ()) -> tuple[list[Candidate], int]:
+        """Up to ``size`` distinct valid molecules of the initial pool, in a random order drawn from the
+        run's generator, that pass the filters and are not in ``exclude``; and how many failed a filter."""
         pool = self.init_pool
-        size = min(self.config.population, len(pool))
-        order = self.rng.permutation(len(pool))
         candidates: list[Candidate] = []
         seen: set[str] = set()
         rejected = 0
-        for i in order:
+        for i in self.rng.permutation(len(pool)):
             smiles = canonical(pool[int(i)])
-            if smiles is not None and smiles not in seen:
+            if smiles is not None and smiles not in seen and smiles not in exclude:
                 seen.add(smiles)
                 if self.filters and not self.filters.passes(smiles):
                     rejected += 1
@@ -547,6 +547,11 @@ class GeneticAlgorithm:
                 candidates.append(Candidate(smiles, "init"))
                 if len(candidates) == size:
                     break
+        return candidates, rejected
+
+    def _initialise(self) -> GenerationReport:
+        pool = self.init_pool
+        candidates, rejected = self.initial_candidates(min(self.config.population, len(pool)))
         if not candidates:
             raise ObjectiveError(
                 f"no molecule of the initial pool ({len(pool)}) passes the filters "

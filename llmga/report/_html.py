@@ -73,10 +73,6 @@ def _save(fig: Figure, path: Path) -> dict[str, Any]:
     return {"file": path.name, "axes": axes}
 
 
-def _top(result: RunResult, n: int) -> pd.DataFrame:
-    return result.best(n)
-
-
 def report(run: str | Path | RunResult, out: str | Path | None = None) -> Path:
     """Write a run's report into ``out`` (default ``RUN/report``): PNG figures, ``molecules.png``,
     ``report.html`` (self-contained: every image embedded) and ``report.json`` (what each figure holds).
@@ -98,7 +94,7 @@ def report(run: str | Path | RunResult, out: str | Path | None = None) -> Path:
         fig = draw(result)
         if fig is not None:
             figures[name] = _save(fig, folder / f"{name}.png")
-    top = _top(result, _GRID)
+    top = result.best(_GRID)
     if len(top):
         legends = [f"#{i + 1}  {row.score:.4g}  {row.operator}" for i, row in enumerate(top.itertuples())]
         (folder / "molecules.png").write_bytes(molecule_grid(top["smiles"].tolist(), legends))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -20,7 +19,8 @@ from typing import Any
 
 from llmga.engine import Evaluation, GenerationReport
 from llmga.errors import ConfigError, ResumeError
-from llmga.store._sqlite import LOCK_FILE, STORE_FILE, RunStore, dumps
+from llmga.store._sqlite import LOCK_FILE, STORE_FILE, RunStore, _number, dumps
+from llmga.store._sqlite import clean as _clean
 
 __all__ = [
     "EVALUATION_COLUMNS",
@@ -28,6 +28,7 @@ __all__ = [
     "LLM_CALL_COLUMNS",
     "RunFolder",
     "default_run_dir",
+    "evaluation_table",
     "export",
 ]
 
@@ -74,29 +75,10 @@ def default_run_dir(objective_name: str, seed: int, root: str | Path = "runs") -
     return path
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)
-
-
 def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default, allow_nan=False) + "\n")
+    tmp.write_text(dumps(data, indent=2) + "\n")
     tmp.replace(path)
-
-
-def _clean(data: Any) -> Any:
-    """Replace NaN/inf floats by None so the JSON is standard."""
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, dict):
-        return {k: _clean(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_clean(v) for v in data]
-    return data
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -108,24 +90,21 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]
     tmp.replace(path)
 
 
+def evaluation_table(db: RunStore) -> tuple[list[str], list[list[Any]]]:
+    """The evaluations of a store as columns and rows (a Pareto run's objectives after the fixed
+    columns); NaN scores are None."""
+    components = list(db.meta("components") or [])
+    rows = [
+        [e.call, e.smiles, _number(e.score), e.generation, e.operator, " ".join(str(p) for p in e.parents)]
+        + [_number(v) for v in e.components[: len(components)]]
+        for e in db.evaluations()
+    ]
+    return [*EVALUATION_COLUMNS, *components], rows
+
+
 def _tables(db: RunStore) -> list[tuple[str, list[str], list[list[Any]]]]:
     """A run's tables from its store, as (CSV file name, columns, rows); NaN and missing values are None."""
-
-    def number(value: float) -> float | None:
-        return None if math.isnan(value) else value
-
-    components = list(db.meta("components") or [])
-    tables: list[tuple[str, list[str], list[list[Any]]]] = [
-        (
-            EVALUATIONS_FILE,
-            [*EVALUATION_COLUMNS, *components],
-            [
-                [e.call, e.smiles, number(e.score), e.generation, e.operator, " ".join(str(p) for p in e.parents)]
-                + [number(v) for v in e.components[: len(components)]]
-                for e in db.evaluations()
-            ],
-        )
-    ]
+    tables: list[tuple[str, list[str], list[list[Any]]]] = [(EVALUATIONS_FILE, *evaluation_table(db))]
     generations = db.generations()
     if generations:
         fields = list(dict.fromkeys(k for _, rec, _, _ in generations for k in rec))  # every key, first seen first
@@ -136,7 +115,7 @@ def _tables(db: RunStore) -> list[tuple[str, list[str], list[list[Any]]]]:
     screened = db.prescreen()
     if screened:
         columns = ["generation", "smiles", "prescreen", "scored"]
-        tables.append((PRESCREEN_FILE, columns, [[g, s, number(v), int(k)] for g, s, v, k in screened]))
+        tables.append((PRESCREEN_FILE, columns, [[g, s, _number(v), int(k)] for g, s, v, k in screened]))
     return tables
 
 

@@ -64,24 +64,27 @@ def _unnumber(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def dumps(data: Any) -> str:
-    """JSON with NaN/inf written as null (standard JSON) and numpy scalars as numbers."""
+def clean(data: Any) -> Any:
+    """``data`` with NaN/inf floats replaced by None (standard JSON), through dicts, lists and tuples."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: clean(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [clean(v) for v in data]
+    return data
 
-    def default(value: Any) -> Any:
-        if hasattr(value, "item"):
-            return value.item()
-        return str(value)
 
-    def clean(value: Any) -> Any:
-        if isinstance(value, float):
-            return value if math.isfinite(value) else None
-        if isinstance(value, dict):
-            return {str(k): clean(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [clean(v) for v in value]
-        return value
+def _json_default(value: Any) -> Any:
+    """numpy scalars as numbers (NaN as null), anything else JSON cannot write as its text."""
+    if hasattr(value, "item"):
+        return clean(value.item())
+    return str(value)
 
-    return json.dumps(clean(data), default=default, allow_nan=False)
+
+def dumps(data: Any, **options: Any) -> str:
+    """Standard JSON of ``data``: NaN/inf as null, numpy scalars as numbers; ``options`` go to json.dumps."""
+    return json.dumps(clean(data), default=_json_default, allow_nan=False, **options)
 
 
 class _Lock:
