@@ -11,6 +11,8 @@ Quick start::
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from llmga._campaign import Campaign, TellReport
 from llmga._optimize import optimize, resume, summarize
 from llmga.config import Config
@@ -20,6 +22,11 @@ from llmga.metrics import top_k_auc, top_k_mean
 from llmga.objectives import Objective, available, get_objective, objective, register
 from llmga.operators import Operator, Parent, VariationContext
 from llmga.result import RunResult, load
+
+try:
+    __version__ = _metadata.version("llmga")
+except _metadata.PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "Campaign",
@@ -38,6 +45,7 @@ __all__ = [
     "RunResult",
     "TellReport",
     "VariationContext",
+    "__version__",
     "available",
     "get_objective",
     "load",

@@ -17,7 +17,15 @@ from llmga.backends import Backend, GenerationParams, Usage, is_embedded, make_b
 from llmga.backends._recorded import RecordedBackend
 from llmga.config import Config
 from llmga.data import read_smiles_file, zinc250k
-from llmga.engine import EngineResult, GeneticAlgorithm, Observer, Recipe, default_recipes
+from llmga.engine import (
+    EngineResult,
+    GenerationReport,
+    GeneticAlgorithm,
+    Observer,
+    Recipe,
+    default_recipes,
+    observer_hooks,
+)
 from llmga.engine._oracle import Evaluation
 from llmga.errors import LLMGAError
 from llmga.metrics import top_k_auc, top_k_mean
@@ -72,7 +80,8 @@ def optimize(
     *,
     config: Config | None = None,
     recipes: Sequence[Recipe] | None = None,
-    observers: Sequence[Observer] = (),
+    observers: Sequence[Observer | Callable[[GenerationReport], object]] = (),
+    callbacks: Sequence[Callable[[GenerationReport], object]] = (),
     stop: Callable[[], bool | str | None] | None = None,
     **options: Any,
 ) -> RunResult:
@@ -83,9 +92,12 @@ def optimize(
     per-molecule function ``f(smiles: str) -> float``. ``options`` are
     :class:`~llmga.config.Config` fields (``budget=``, ``seed=``, ``population=``,
     ``out=`` ...), applied on top of ``config``. ``recipes`` replaces the
-    default graph-GA operators; ``observers`` receive progress events; ``stop``
-    is asked after each generation and ends the run early (status
-    ``"interrupted"``) when it returns True.
+    default graph-GA operators; ``observers`` receive progress events (any
+    subset of the hooks of :class:`~llmga.engine.Observer`); each of
+    ``callbacks`` (Optuna style) is called with every generation's
+    :class:`~llmga.engine.GenerationReport`; ``stop`` is asked after each
+    generation and ends the run early (status ``"interrupted"``) when it
+    returns True.
 
     The run folder (``out``, default ``runs/<objective>-<time>-s<seed>``)
     commits every evaluation to its store as it is scored, so an error,
@@ -99,7 +111,7 @@ def optimize(
     obj = _make_objective(cfg, objective)
     out = Path(cfg.out) if cfg.out else default_run_dir(obj.name, cfg.seed)
     cfg = cfg.replace(out=str(out))
-    return _run(cfg, obj, RunFolder(out), recipes, observers, stop, resumed=False)
+    return _run(cfg, obj, RunFolder(out), recipes, [*observers, *callbacks], stop, resumed=False)
 
 
 def resume(
@@ -107,7 +119,8 @@ def resume(
     objective: Objective | Callable[..., object] | None = None,
     *,
     recipes: Sequence[Recipe] | None = None,
-    observers: Sequence[Observer] = (),
+    observers: Sequence[Observer | Callable[[GenerationReport], object]] = (),
+    callbacks: Sequence[Callable[[GenerationReport], object]] = (),
     stop: Callable[[], bool | str | None] | None = None,
 ) -> RunResult:
     """Continue a run that stopped (Ctrl-C, SIGTERM, kill -9, a power cut, an error) where it stopped.
@@ -139,7 +152,7 @@ def resume(
     except BaseException:
         folder.close()
         raise
-    return _run(cfg, obj, folder, recipes, observers, stop, resumed=True)
+    return _run(cfg, obj, folder, recipes, [*observers, *callbacks], stop, resumed=True)
 
 
 def _make_objective(cfg: Config, objective: str | Objective | Callable[..., object] | None) -> Objective:
@@ -162,7 +175,7 @@ def _run(
     obj: Objective,
     folder: RunFolder,
     recipes: Sequence[Recipe] | None,
-    observers: Sequence[Observer],
+    observers: Sequence[Observer | Callable[[GenerationReport], object]],
     stop: Callable[[], bool | str | None] | None,
     *,
     resumed: bool,
@@ -175,7 +188,7 @@ def _run(
             backend = RecordedBackend(backend, folder.on_completions, folder.recorded_completions)
         usage = Usage(cfg.price_in, cfg.price_out, cfg.max_llm_tokens, cfg.max_cost) if backend else None
 
-        watchers = [hook for obs in observers if (hook := getattr(obs, "on_llm_call", None)) is not None]
+        watchers = observer_hooks(observers, "on_llm_call")
 
         def log_llm_call(record: dict[str, Any]) -> None:
             if usage is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from llmga._signals import graceful_interrupt
 from llmga.config import Config, field_type
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="llmga",
         description="Molecular design by evolution: a genetic algorithm with pluggable objectives.",
     )
+    parser.add_argument("--version", action="version", version=f"llmga {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     opt = sub.add_parser(
         "optimize",
@@ -292,6 +294,17 @@ def _print_json(data: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def _version() -> str:
+    from llmga import __version__
+
+    return __version__
+
+
+def _said(label: str, style: str, message: object) -> Text:
+    """``label: message`` with the label styled and the message shown verbatim (never read as rich markup)."""
+    return Text.assemble((label, style), " ", str(message))
+
+
 def _fmt(value: Any, digits: int = 4) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -347,8 +360,11 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
                 result = optimize(config=config, observers=observers, stop=stop)
     except KeyboardInterrupt:
         console.print(
-            "[yellow]interrupted[/]: everything scored so far is in the run folder; continue with "
-            "`llmga optimize --resume DIR`",
+            _said(
+                "interrupted:",
+                "yellow",
+                "everything scored so far is in the run folder; continue with `llmga optimize --resume DIR`",
+            ),
             soft_wrap=True,
         )
         return 130
@@ -363,8 +379,12 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
         return 130 if s.get("status") == "interrupted" else 0
     if s.get("status") == "interrupted":
         console.print(
-            f"[yellow]interrupted[/] after {s.get('calls')} oracle calls; everything scored is in {result.path}; "
-            f"continue with: llmga optimize --resume {result.path}",
+            _said(
+                "interrupted",
+                "yellow",
+                f"after {s.get('calls')} oracle calls; everything scored is in {result.path}; "
+                f"continue with: llmga optimize --resume {result.path}",
+            ),
             soft_wrap=True,
         )
         return 130
@@ -505,7 +525,7 @@ def _cmd_score(args: argparse.Namespace, console: Console, err: Console) -> int:
         frame = score_file(args.objective, args.file, smiles_col=args.smiles_col, out=args.out, workers=args.workers)
     except LLMGAError as exc:
         if args.out and getattr(exc, "partial", None) is not None:
-            err.print(f"[yellow]partial results written to {args.out}[/]", soft_wrap=True)
+            err.print(_said("partial results", "yellow", f"written to {args.out}"), soft_wrap=True)
         raise
     if args.out is None:
         sys.stdout.write(frame.to_csv(index=False, na_rep="NaN"))
@@ -555,9 +575,10 @@ def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
                 f"({_fmt(row['wall_s'], 1)} s, oracle {_fmt(row['oracle_s'], 1)} s)"
             )
 
-    interrupted = (
-        f"[yellow]interrupted[/]: finished runs and {args.out}/summary.csv are kept; "
-        "run the same command again to continue"
+    interrupted = _said(
+        "interrupted:",
+        "yellow",
+        f"finished runs and {args.out}/summary.csv are kept; run the same command again to continue",
     )
     try:
         with progress, graceful_interrupt() as stop:
@@ -656,25 +677,27 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    console = Console()
-    err = Console(stderr=True)
+    # Nothing printed is read as rich markup: messages, paths and SMILES ([nH], [Na+], 'llmga[vllm]')
+    # appear verbatim; styles are applied with Text spans (_said).
+    console = Console(markup=False)
+    err = Console(stderr=True, markup=False)
     if args.command is None:
         parser.print_help()
         return 2
     warnings.simplefilter("default")
     with warnings.catch_warnings():
         warnings.showwarning = lambda message, category, *a, **k: err.print(
-            f"[yellow]warning:[/] {message}", soft_wrap=True
+            _said("warning:", "yellow", message), soft_wrap=True
         )
         try:
             if args.command == "score":
                 return _cmd_score(args, console, err)
             return _COMMANDS[args.command](args, console)
         except ConfigError as exc:
-            err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            err.print(_said("error:", "bold red", exc), soft_wrap=True)
             return 2
         except LLMGAError as exc:
-            err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            err.print(_said("error:", "bold red", exc), soft_wrap=True)
             return 1
 
 

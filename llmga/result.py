@@ -27,6 +27,21 @@ from llmga.store._run_folder import PARETO_FILE, evaluation_table
 __all__ = ["RunResult", "load"]
 
 
+# Text columns of the LLM call log; every other column of it is a number.
+_LLM_TEXT_COLUMNS = ("operator", "backend", "model", "template", "prompt", "reply", "parents", "error")
+
+
+def _typed_llm_calls(frame: pd.DataFrame) -> pd.DataFrame:
+    """The LLM call log with text columns as strings (empty, never NaN, even when every reply is empty)
+    and the other columns as numbers (NaN where a value is missing)."""
+    for column in frame.columns:
+        if column in _LLM_TEXT_COLUMNS:
+            frame[column] = frame[column].fillna("").astype(str)
+        else:
+            frame[column] = pd.to_numeric(frame[column].replace("", None), errors="coerce")
+    return frame
+
+
 class RunResult:
     """A finished (or interrupted) run.
 
@@ -96,9 +111,11 @@ class RunResult:
                 calls = store.llm_calls()
             finally:
                 store.close()
-            return pd.DataFrame(calls, columns=list(LLM_CALL_COLUMNS))
+            return _typed_llm_calls(pd.DataFrame(calls, columns=list(LLM_CALL_COLUMNS)))
         path = self.path / LLM_CALLS_FILE
-        return pd.read_csv(path, keep_default_na=False) if path.exists() else pd.DataFrame(columns=LLM_CALL_COLUMNS)
+        if not path.exists():
+            return _typed_llm_calls(pd.DataFrame(columns=list(LLM_CALL_COLUMNS)))
+        return _typed_llm_calls(pd.read_csv(path, dtype={c: str for c in _LLM_TEXT_COLUMNS}, keep_default_na=False))
 
     def populations(self) -> dict[int, list[int]]:
         """The population after each generation, as the calls of its molecules (best first)."""

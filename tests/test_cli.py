@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import os
 import signal
@@ -197,3 +198,33 @@ def test_the_progress_bar_counts_language_model_calls_and_tokens():
     observer.on_llm_call({"tokens_in": 5, "tokens_out": 0})
     fields = observer.progress.tasks[0].fields
     assert fields["llm"] == "  LLM 2 calls 47 tokens"
+
+
+def test_version_prints_the_installed_version(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"llmga {llmga.__version__}"
+    assert llmga.__version__ and llmga.__version__[0].isdigit()
+
+
+def test_install_hints_keep_their_extra(tmp_path, capsys):
+    # Without vLLM installed, the hint names the extra; rich must not eat '[vllm]' as a style tag.
+    pytest.importorskip("rich")
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here")
+    assert main(["optimize", "--llm", "vllm:some/model", "--out", str(tmp_path / "r")]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "pip install 'llmga[vllm]'" in err
+
+
+def test_bracket_atoms_are_printed_verbatim_in_the_top_molecules_table(tmp_path, capsys):
+    init = tmp_path / "init.smi"
+    # pyrrole and pyridinium: lower-case bracket atoms look like rich style tags ([nH], [n+])
+    init.write_text("c1cc[nH]c1\nC[n+]1ccccc1\nCc1cc[nH]c1C\n")
+    out = tmp_path / "r"
+    args = ["optimize", "--objective", "qed", "--init", str(init), "--budget", "3", "--population", "3"]
+    assert main([*args, "--llm", "none", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    for smiles in ("c1cc[nH]c1", "C[n+]1ccccc1", "Cc1cc[nH]c1C"):
+        assert smiles in text

@@ -121,3 +121,38 @@ def test_default_run_folder_goes_under_runs(tmp_path, monkeypatch):
 def test_load_rejects_non_run_folders(tmp_path):
     with pytest.raises(llmga.LLMGAError, match="is not a run folder"):
         llmga.load(tmp_path)
+
+
+def test_observers_with_some_hooks_and_plain_callbacks(tmp_path):
+    class GenerationsOnly:
+        def __init__(self) -> None:
+            self.generations: list[int] = []
+
+        def on_generation(self, report) -> None:
+            self.generations.append(report.generation)
+
+    class EvaluationsOnly:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def on_evaluations(self, evaluations) -> None:
+            self.calls += len(evaluations)
+
+    partial, counter = GenerationsOnly(), EvaluationsOnly()
+    in_observers: list[float] = []
+    as_callback: list[tuple[int, int]] = []
+    result = llmga.optimize(
+        "qed",
+        budget=150,
+        population=20,
+        offspring=20,
+        llm="none",
+        out=str(tmp_path / "r"),
+        observers=[partial, counter, lambda report: in_observers.append(report.best_score)],
+        callbacks=[lambda report: as_callback.append((report.generation, report.calls))],
+    )
+    generations = result.history["gen"].tolist()
+    assert partial.generations == generations and len(generations) >= 3
+    assert counter.calls == 150
+    assert in_observers == pytest.approx(result.history["best"].tolist())
+    assert as_callback == list(zip(generations, result.history["calls"].tolist(), strict=True))

@@ -10,6 +10,7 @@ from llmga.engine._loop import (
     Observer,
     Recipe,
     default_recipes,
+    observer_hooks,
 )
 from llmga.engine._oracle import Candidate, Evaluation, Oracle
 from llmga.engine._selection import select
@@ -25,5 +26,6 @@ __all__ = [
     "Oracle",
     "Recipe",
     "default_recipes",
+    "observer_hooks",
     "select",
 ]

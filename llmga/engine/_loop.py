@@ -154,11 +154,37 @@ class GenerationReport:
 
 
 class Observer(Protocol):
-    """Receives the engine's news: run folders, progress bars, loggers."""
+    """Receives the engine's news: run folders, progress bars, loggers, notebook callbacks.
+
+    Every hook is optional: an observer implements any subset of
+    ``on_evaluations(evaluations)`` (each batch as it is scored),
+    ``on_generation(report)`` (a :class:`GenerationReport` after each
+    generation), ``on_prescreen(rows)`` and ``on_llm_call(record)``. A plain
+    callable with none of them is an Optuna-style callback: it is called
+    with each generation's report.
+    """
 
     def on_evaluations(self, evaluations: list[Evaluation]) -> None: ...
 
     def on_generation(self, report: GenerationReport) -> None: ...
+
+
+HOOKS = ("on_evaluations", "on_generation", "on_prescreen", "on_llm_call")
+
+
+def observer_hooks(observers: Sequence[object], name: str) -> list[Callable[..., object]]:
+    """The ``name`` hooks of ``observers``, in order: each observer's own method when it has one, and a
+    plain callable (one with no hook at all) as its ``on_generation``."""
+    if name not in HOOKS:
+        raise ValueError(f"no observer hook {name!r}; hooks are {', '.join(HOOKS)}")
+    found: list[Callable[..., object]] = []
+    for obs in observers:
+        hook = getattr(obs, name, None)
+        if callable(hook):
+            found.append(hook)
+        elif name == "on_generation" and callable(obs) and not any(hasattr(obs, h) for h in HOOKS):
+            found.append(obs)
+    return found
 
 
 @dataclass
@@ -190,7 +216,7 @@ class GeneticAlgorithm:
         init_pool: Sequence[str],
         *,
         recipes: Sequence[Recipe] | None = None,
-        observers: Sequence[Observer] = (),
+        observers: Sequence[Observer | Callable[[GenerationReport], object]] = (),
         rng: np.random.Generator | None = None,
         executor: Executor | None = None,
         stop: Callable[[], bool | str | None] | None = None,
@@ -200,7 +226,7 @@ class GeneticAlgorithm:
         self.config = config
         self.init_pool = init_pool
         self.recipes = list(recipes) if recipes is not None else default_recipes(config)
-        self.observers = list(observers)
+        self.observers = list(observers)  # may be added to before run(): hooks are looked up on each event
         self.rng = rng if rng is not None else np.random.default_rng(config.seed)
         self.direction = objective.direction
         self.fitness_class: type[base.Fitness] = MaxFitness if self.direction == "maximize" else MinFitness
@@ -259,8 +285,8 @@ class GeneticAlgorithm:
 
     # ------------------------------------------------------------ plumbing
     def _notify_evaluations(self, evaluations: list[Evaluation]) -> None:
-        for obs in self.observers:
-            obs.on_evaluations(evaluations)
+        for hook in observer_hooks(self.observers, "on_evaluations"):
+            hook(evaluations)
 
     def _sign(self) -> float:
         return 1.0 if self.direction == "maximize" else -1.0
@@ -366,10 +392,8 @@ class GeneticAlgorithm:
         order = np.argsort(-ranked, kind="stable")
         kept = {new[int(i)] for i in order[:n_keep]}
         rows = [(generation, smi, float(sc), smi in kept) for smi, sc in zip(new, scores, strict=True)]
-        for obs in self.observers:
-            hook = getattr(obs, "on_prescreen", None)
-            if hook is not None:
-                hook(rows)
+        for hook in observer_hooks(self.observers, "on_prescreen"):
+            hook(rows)
         cache = self.oracle.cache
         out = [(c, o) for c, o in zip(candidates, origins, strict=True) if c.smiles in kept or c.smiles in cache]
         dropped = len(new) - len(kept)
@@ -526,8 +550,8 @@ class GeneticAlgorithm:
             rng_state=dict(self.rng.bit_generator.state),
             population=tuple(ind.call for ind in self.population),
         )
-        for obs in self.observers:
-            obs.on_generation(report)
+        for hook in observer_hooks(self.observers, "on_generation"):
+            hook(report)
         return report
 
     def initial_candidates(self, size: int, exclude: Container[str] = ()) -> tuple[list[Candidate], int]:

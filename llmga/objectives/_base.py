@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import numbers
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
@@ -108,16 +110,58 @@ def _as_float(value: object, smiles: str, name: str) -> float:
         except (TypeError, ValueError):
             arr = None
         if arr is None or arr.shape != () or isinstance(value, (bool, str, bytes)):
+            batch = arr is not None and arr.ndim >= 1 and not isinstance(value, (str, bytes))
+            hint = (
+                "; to score a whole batch at once, decorate it with @llmga.objective(batched=True)" if batch else ""
+            )
             raise ObjectiveError(
                 f"objective {name!r} returned {value!r} ({type(value).__name__}) for "
-                f"{smiles!r}; it must return a number (or None/NaN when it cannot score)"
+                f"{smiles!r}; it must return a number (or None/NaN when it cannot score){hint}"
             )
         return float(arr)
     return float(value)
 
 
+def _attribute(module_name: str, qualname: str) -> Any:
+    """The object named ``qualname`` (dotted) in module ``module_name``, importing it if need be."""
+    target: Any = sys.modules.get(module_name) or importlib.import_module(module_name)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def _function_at(module_name: str, qualname: str) -> Callable[..., object]:
+    """The function at ``module:qualname``: the attribute itself, or the function an adapter there wraps
+    (``@llmga.objective`` replaces the module's function by its adapter)."""
+    found = _attribute(module_name, qualname)
+    fn: Callable[..., object] = found.fn if isinstance(found, _FunctionAdapter) else found
+    return fn
+
+
+def _rebuild_adapter(
+    cls: type[_FunctionAdapter], module_name: str, qualname: str, state: dict[str, Any]
+) -> _FunctionAdapter:
+    adapter = cls.__new__(cls)
+    adapter.__dict__.update(state)
+    adapter.fn = _function_at(module_name, qualname)
+    return adapter
+
+
+def _pickled_by_value(module_name: str) -> bool:
+    """Whether cloudpickle (already imported) was told to send ``module_name``'s functions by value."""
+    cloudpickle = sys.modules.get("cloudpickle")
+    return cloudpickle is not None and module_name in cloudpickle.list_registry_pickle_by_value()
+
+
 class _FunctionAdapter(Objective):
-    """Shared set-up of the adapters: name and description default to the function's."""
+    """Shared set-up of the adapters: name and description default to the function's.
+
+    Pickling (to worker processes) refers to the function by its module and
+    name, and finds it again whether the module holds the function itself or,
+    after ``@llmga.objective``, the adapter that wraps it; where that cannot
+    work (a lambda, a local function) or cloudpickle sends the module by
+    value (Dask), the adapter pickles as usual.
+    """
 
     def __init__(
         self,
@@ -132,6 +176,24 @@ class _FunctionAdapter(Objective):
         self.direction = check_direction(direction)
         doc = (getattr(fn, "__doc__", None) or "").strip()
         self.description = description or (doc.splitlines()[0] if doc else self.name)
+
+    def __copy__(self) -> _FunctionAdapter:
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        module_name = getattr(self.fn, "__module__", None)
+        qualname = getattr(self.fn, "__qualname__", None)
+        if isinstance(module_name, str) and isinstance(qualname, str) and "<" not in qualname:
+            try:
+                found = _function_at(module_name, qualname)
+            except (ImportError, AttributeError):
+                found = None
+            if found is self.fn and not _pickled_by_value(module_name):
+                state = {k: v for k, v in self.__dict__.items() if k != "fn"}
+                return (_rebuild_adapter, (type(self), module_name, qualname, state))
+        return super().__reduce_ex__(protocol)
 
     def prompt_card(self, hide_names: bool = False) -> str:
         """The function's docstring below its first line (a custom objective's own card)."""
