@@ -1,0 +1,80 @@
+"""Record reference runs that the engine must reproduce exactly (tests/engine/test_reference_runs.py).
+
+Run it with the llmga whose behaviour is the reference, before a change to the engine:
+
+    python scripts/record_engine_runs.py tests/data/engine_runs
+
+Each case is a small seeded run; its evaluations (SMILES, score, operator, parents, generation) are written
+as JSON. The test reruns every case with the current code and compares evaluation for evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import llmga
+from llmga.objectives import get_objective
+
+# name -> llmga.optimize options (a Campaign case is handled apart)
+CASES: dict[str, dict[str, Any]] = {
+    "qed_graph_ga": {"objective": "qed", "llm": "none", "budget": 400, "seed": 0},
+    "logp_quantile_filters": {
+        "objective": "logp",
+        "llm": "none",
+        "budget": 300,
+        "seed": 3,
+        "selection": "quantile",
+        "filters": "pains,mw=150..450",
+        "population": 50,
+        "offspring": 30,
+    },
+    "pareto_qed_sa": {"objectives": "qed,sa", "pareto": True, "llm": "none", "budget": 300, "seed": 1},
+    "qed_embedded": {"objective": "qed", "budget": 300, "seed": 2},
+}
+
+
+def _rows(evaluations: pd.DataFrame) -> list[list[Any]]:
+    columns = ["call", "smiles", "score", "generation", "operator", "parents"]
+    rows = evaluations[columns].values.tolist()
+    return [[int(c), s, None if v != v else round(float(v), 10), int(g), o, str(p)] for c, s, v, g, o, p in rows]
+
+
+def run_case(name: str, out: Path) -> list[list[Any]]:
+    """The evaluations of case ``name`` run into folder ``out``."""
+    if name == "campaign_three_asks":
+        return campaign_asks(out)
+    result = llmga.optimize(**CASES[name], out=str(out), workers=1)
+    return _rows(result.evaluations)
+
+
+def campaign_asks(out: Path) -> list[list[Any]]:
+    """Three asks of a campaign, each batch told QED scores before the next."""
+    qed = get_objective("qed")
+    campaign = llmga.Campaign.create(out, objective_name="y", llm="none", seed=5, population=20, workers=1)
+    rows: list[list[Any]] = []
+    for _ in range(3):
+        batch = campaign.ask(12)
+        scores = qed(batch["smiles"].tolist())
+        campaign.tell(pd.DataFrame({"smiles": batch["smiles"], "y": scores}))
+        rows.extend([s, o, str(p), int(b)] for s, o, p, b in batch[["smiles", "operator", "parents", "batch"]].values)
+    return rows
+
+
+def main(folder: str) -> None:
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    for name in [*CASES, "campaign_three_asks"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = run_case(name, Path(tmp) / name)
+        (target / f"{name}.json").write_text(json.dumps({"rows": rows}))
+        print(f"{name}: {len(rows)} rows")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "tests/data/engine_runs")
