@@ -12,6 +12,7 @@ opens the store, locks it, and closes it: campaigns span processes and days.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from llmga.chem import canonical
+from llmga.chem import StandardizationReport, canonical, standardize
 from llmga.config import Config
-from llmga.data import read_smiles_file, zinc250k
+from llmga.data import InitFileWarning, initial_pool, read_init_file
 from llmga.engine import Evaluation, GeneticAlgorithm
 from llmga.engine._oracle import Candidate
 from llmga.errors import ConfigError, LLMGAError
@@ -55,14 +56,25 @@ class _Told(Objective):
         )
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
+
+
 @dataclass
 class TellReport:
-    """What :meth:`Campaign.tell` did with each row: recorded, or why not."""
+    """What :meth:`Campaign.tell` did with each row: recorded, or why not.
+
+    Every told SMILES is standardised as it enters (:func:`llmga.chem.standardize`:
+    a salt is recorded as its parent); ``standardization`` counts what that
+    changed and dropped, by reason (a row longer than
+    :data:`llmga.chem.MAX_SMILES_CHARS` characters is dropped unread).
+    """
 
     recorded: list[str] = field(default_factory=list)
     already_told: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # valid molecules that no ask proposed
-    invalid: list[str] = field(default_factory=list)  # rows whose SMILES RDKit cannot read
+    invalid: list[str] = field(default_factory=list)  # rows whose SMILES gives no molecule
+    standardization: StandardizationReport = field(default_factory=StandardizationReport)
 
     def __str__(self) -> str:
         parts = [f"{len(self.recorded)} recorded"]
@@ -72,8 +84,14 @@ class TellReport:
             ("not valid SMILES", self.invalid),
         ):
             if items:
-                shown = ", ".join(items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+                shown = ", ".join(map(_short, items[:5])) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
                 parts.append(f"{len(items)} {label}: {shown}")
+        std = self.standardization
+        if set(std.dropped) - {"invalid SMILES"}:
+            parts.append("dropped: " + ", ".join(f"{k}: {v}" for k, v in std.dropped.most_common()))
+        if std.changed:
+            given, became = std.changed_examples[0]
+            parts.append(f"{std.changed} standardised, e.g. {given} as {became}")
         return "; ".join(parts)
 
 
@@ -128,11 +146,19 @@ class Campaign:
             objective=f"campaign:{objective_name}", direction=direction, init=str(init) if init else None, **options
         )
         cfg = cfg.replace(out=str(folder))
-        known = _read_scores(init, objective_name) if init else []
+        known = _read_scores(init, objective_name, cfg.neutralize) if init else []
+        # Read (and standardise) the init file now: its problems and changes are told once, here.
+        standardized = read_init_file(init, neutralize=cfg.neutralize)[1] if init else None
         meta = {
             "config": clean(cfg.to_dict()),
             "campaign": {"objective_name": objective_name, "direction": direction, "description": description},
-            "run": {"objective": {"name": objective_name, "direction": direction, "description": description}},
+            "run": {
+                "objective": {"name": objective_name, "direction": direction, "description": description},
+                "standardization": {
+                    "neutralize": cfg.neutralize,
+                    "init": standardized.as_dict() if standardized else "zinc250k as shipped (not standardised)",
+                },
+            },
             "components": [],
         }
         store = RunStore.create(folder, meta)
@@ -211,7 +237,9 @@ class Campaign:
             try:
                 shares: dict[str, float] = {}
                 if len(scored) < 2:  # the first batches: molecules of the initial pool that pass the filters
-                    pool = read_smiles_file(cfg.init) if cfg.init else zinc250k()
+                    with warnings.catch_warnings():  # told when the campaign was made
+                        warnings.simplefilter("ignore", InitFileWarning)
+                        pool, _ = initial_pool(cfg.init, neutralize=cfg.neutralize)
                     ga = GeneticAlgorithm(objective, cfg, pool, rng=rng, executor=SerialExecutor())
                     proposals = [(c, -1) for c in ga.initial_candidates(n, taken)[0]]
                 else:
@@ -238,7 +266,10 @@ class Campaign:
     # ------------------------------------------------------------------ tell
     def tell(self, results: pd.DataFrame | str | Path, *, accept_unknown: bool = False) -> TellReport:
         """Record measured scores: a DataFrame (or CSV file) with ``smiles`` and ``score`` columns
-        (or a column named after the campaign's objective). A missing score records NaN."""
+        (or a column named after the campaign's objective). A missing score records NaN.
+
+        A told SMILES is matched as it is written first (the molecule asked), else as its
+        standardised form (a salt of a molecule asked is that molecule)."""
         frame = pd.read_csv(results) if isinstance(results, (str, Path)) else results
         column = _score_column(frame, self.objective_name, str(results) if isinstance(results, (str, Path)) else "")
         report = TellReport()
@@ -250,7 +281,12 @@ class Campaign:
             start = store.count("evaluations")
             batch_now = 1 + max([b for b, _, _ in pending.values()] + [0])
             for raw, value in zip(frame["smiles"].astype(str), frame[column], strict=True):
-                smiles = canonical(raw.strip())
+                result = standardize(raw, neutralize=self.config.neutralize)
+                exact = canonical(raw) if result.changed else result.smiles
+                if exact is not None and (exact in told or exact in pending):
+                    result = result._replace(smiles=exact, changed=False, reason=None)
+                report.standardization.add(raw, result)
+                smiles = result.smiles
                 if smiles is None:
                     report.invalid.append(raw)
                     continue
@@ -317,8 +353,8 @@ def _propose(
     return list(out.values())[:n]
 
 
-def _read_scores(init: str | Path, name: str) -> list[tuple[str, float]]:
-    """Measured molecules in an ``init`` CSV (a score column), else none."""
+def _read_scores(init: str | Path, name: str, neutralize: bool = False) -> list[tuple[str, float]]:
+    """Measured molecules in an ``init`` CSV (a score column), standardised, else none."""
     path = Path(init)
     if not path.is_file():
         raise ConfigError(f"--init {str(init)!r}: no such file; give a .smi/.csv of starting molecules")
@@ -330,7 +366,7 @@ def _read_scores(init: str | Path, name: str) -> list[tuple[str, float]]:
     column = _score_column(frame, name, str(path))
     out: dict[str, float] = {}
     for raw, value in zip(frame["smiles"].astype(str), frame[column], strict=True):
-        smiles = canonical(raw)
+        smiles = standardize(raw, neutralize=neutralize).smiles
         if smiles is not None and smiles not in out:
             out[smiles] = _as_score(value, smiles)
     return list(out.items())

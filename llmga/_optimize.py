@@ -6,6 +6,7 @@ import dataclasses
 import math
 import platform
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -13,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from llmga.backends import Backend, GenerationParams, Usage, is_embedded, make_backend
+from llmga.backends import Backend, BackendError, GenerationParams, Usage, is_embedded, make_backend
 from llmga.backends._recorded import RecordedBackend
+from llmga.chem import StandardizationReport
 from llmga.config import Config
-from llmga.data import read_smiles_file, zinc250k
+from llmga.data import initial_pool
 from llmga.engine import (
     EngineResult,
     GenerationReport,
@@ -40,6 +42,7 @@ from llmga.operators import (
     MoleculeFilter,
     PromptOptions,
 )
+from llmga.operators.llm import GenerationDeadline
 from llmga.prompting import Templates
 from llmga.result import RunResult, load
 from llmga.store import BEST_FILE, POPULATION_FILE, RunFolder, default_run_dir
@@ -182,7 +185,8 @@ def _run(
 ) -> RunResult:
     """Run (or, ``resumed``, continue) the GA into ``folder`` and read the result back."""
     try:
-        pool = read_smiles_file(cfg.init) if cfg.init else zinc250k()
+        # --init molecules are standardised (salts, mixtures); ZINC is used exactly as PMO draws it.
+        pool, standardized = initial_pool(cfg.init, neutralize=cfg.neutralize)
         backend = make_backend(cfg)  # a bad --llm fails here, before any oracle call
         if backend is not None:
             backend = RecordedBackend(backend, folder.on_completions, folder.recorded_completions)
@@ -198,6 +202,14 @@ def _run(
                 hook(record)
 
         recipe_list = list(recipes) if recipes is not None else build_recipes(cfg, backend, log=log_llm_call)
+        if backend is not None and cfg.llm_share > 0:
+            # One tiny request before any oracle call: a server that can never accept the run's requests (a
+            # rejected parameter, key or model) fails here. It is not recorded, so a resumed run replays as before.
+            try:
+                backend.preflight(_preflight_params(cfg))
+            except BaseException:
+                backend.close()
+                raise
     except BaseException:
         folder.close()
         raise
@@ -255,14 +267,40 @@ def _run(
         result = ga.run()
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        _finish(folder, ga, None, reason, f"{type(exc).__name__}: {exc}", usage, replayed)
+        _finish(folder, ga, None, reason, f"{type(exc).__name__}: {exc}", usage, replayed, standardized)
         raise
     finally:
         if backend is not None:
             backend.close()
     status = "interrupted" if result.stop_reason == "interrupted" else "finished"
-    _finish(folder, ga, result, status, None, usage, replayed)
+    _finish(folder, ga, result, status, None, usage, replayed, standardized)
+    _check_llm_failures(cfg, usage, folder.path, status)
     return load(folder.path)
+
+
+def _preflight_params(cfg: Config) -> GenerationParams:
+    """The run's sampling settings for the preflight request (its token limit is the backend's own)."""
+    n = cfg.children_per_call if cfg.prompt_style == "plain" else 1
+    return GenerationParams(n=n, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed)
+
+
+def _check_llm_failures(cfg: Config, usage: Usage | None, path: Path, status: str) -> None:
+    """Say how many LLM calls failed and why; a finished run where more than half of them failed is an error
+    (``BackendError``, after everything is written) unless ``allow_llm_failures``."""
+    if usage is None or not usage.errors:
+        return
+    text = f"{usage.errors} of {usage.calls} LLM calls failed ({usage.failures_text()})"
+    if status == "finished" and 2 * usage.errors > usage.calls and not cfg.allow_llm_failures:
+        raise BackendError(
+            f"{text}: more than half, so the run in {str(path)!r} is mostly graph GA. It finished and its results "
+            "are kept; llm_calls.csv has each error. Fix the cause and start a new run, or pass "
+            "--allow-llm-failures (allow_llm_failures=True) to accept such runs"
+        )
+    warnings.warn(
+        f"{text}; graph GA made those children (the error column of llm_calls.csv says why)",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def build_recipes(
@@ -290,9 +328,11 @@ def build_recipes(
             style="plain" if config.prompt_style == "plain" else "chat",
             hide_objective_name=config.hide_objective_name,
             selfies=config.selfies,
+            neutralize=config.neutralize,
         ),
         "molecule_filter": MoleculeFilter(config.size_mean, config.size_std),
         "log": log,
+        "deadline": GenerationDeadline(config.llm_deadline) if config.llm_deadline is not None else None,
     }
     if config.memo_every:
         shared["memo"] = ExperienceMemo(
@@ -302,6 +342,7 @@ def build_recipes(
             probability=config.memo_probability,
             params=shared["params"],
             log=log,
+            deadline=shared["deadline"],
         )
     recipes = [dataclasses.replace(r, share=1.0 - config.llm_share) for r in graph] if config.llm_share < 1 else []
     for kind in kinds:
@@ -375,8 +416,12 @@ def _finish(
     error: str | None,
     usage: Usage | None = None,
     replayed: int | None = None,
+    standardized: StandardizationReport | None = None,
 ) -> None:
-    """Write best molecules, final population and summary (also after a failure), export the tables."""
+    """Write best molecules, final population and summary (also after a failure), export the tables.
+
+    ``standardized`` is the report of the --init file's standardisation (``None``: ZINC as shipped).
+    """
     evaluations = ga.oracle.records
     direction = ga.direction
     sign = -1.0 if direction == "maximize" else 1.0
@@ -447,5 +492,9 @@ def _finish(
             else None,
             "note": "score, best.csv and the AUC metrics are the first objective's; pareto_front.csv has the front",
         }
+    summary["standardization"] = {
+        "neutralize": ga.config.neutralize,
+        "init": standardized.as_dict() if standardized is not None else "zinc250k as shipped (not standardised)",
+    }
     folder.write_summary(summary)
     folder.close()

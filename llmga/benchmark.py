@@ -16,7 +16,9 @@ import difflib
 import json
 import math
 import multiprocessing
+import os
 import shutil
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from llmga._signals import ignore_sigint
+from llmga._signals import init_worker
 from llmga.config import Config
 from llmga.errors import ConfigError
 from llmga.objectives import available
@@ -257,7 +259,12 @@ def _run_parallel(
     context = multiprocessing.get_context("spawn")  # fresh interpreters: no inherited threads or state
     with (
         context.Manager() as manager,
-        ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context, initializer=ignore_sigint) as pool,
+        ProcessPoolExecutor(
+            min(jobs, len(todo)),
+            mp_context=context,
+            initializer=init_worker,  # runs in workers end with the benchmark, however it ends
+            initargs=(os.getpid(), threading.current_thread() is threading.main_thread()),
+        ) as pool,
     ):
         event = manager.Event()
         pending: set[Future[tuple[str, int]]] = {

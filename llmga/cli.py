@@ -187,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--smiles-col", default=None, help="CSV column holding the SMILES (default: 'smiles')")
     score.add_argument("--out", default=None, help="CSV to write (default: standard output)")
     score.add_argument("--workers", type=int, default=0, help="processes (0: one per available core)")
+    score.add_argument(
+        "--neutralize", action="store_true", help="also neutralise charges when the molecules are standardised"
+    )
 
     bench = sub.add_parser(
         "benchmark",
@@ -522,7 +525,10 @@ def _cmd_score(args: argparse.Namespace, console: Console, err: Console) -> int:
     from llmga.scoring import score_file
 
     try:
-        frame = score_file(args.objective, args.file, smiles_col=args.smiles_col, out=args.out, workers=args.workers)
+        frame = score_file(
+            args.objective, args.file, smiles_col=args.smiles_col, out=args.out, workers=args.workers,
+            neutralize=args.neutralize,
+        )  # fmt: skip
     except LLMGAError as exc:
         if args.out and getattr(exc, "partial", None) is not None:
             err.print(_said("partial results", "yellow", f"written to {args.out}"), soft_wrap=True)
@@ -530,12 +536,14 @@ def _cmd_score(args: argparse.Namespace, console: Console, err: Console) -> int:
     if args.out is None:
         sys.stdout.write(frame.to_csv(index=False, na_rep="NaN"))
     scored = int(frame["score"].notna().sum())
-    invalid = int((frame["reason"] == "invalid SMILES").sum())
+    invalid = int(frame["reason"].str.startswith("invalid SMILES").sum())
+    changed = int(frame.attrs.get("standardization", {}).get("changed", 0))
     values = frame["score"].dropna()
     stats = f"; min {values.min():.4g}, mean {values.mean():.4g}, max {values.max():.4g}" if scored else ""
     err.print(
         f"{args.objective}: scored {scored} of {len(frame)} molecules ({invalid} invalid SMILES, "
-        f"{len(frame) - scored - invalid} unscorable){stats}" + (f"; wrote {args.out}" if args.out else ""),
+        f"{len(frame) - scored - invalid} unscorable, {changed} changed by standardisation){stats}"
+        + (f"; wrote {args.out}" if args.out else ""),
         soft_wrap=True,
     )
     return 0

@@ -79,6 +79,12 @@ class Config:
     init: str | None = _opt(
         None, "initial population file (.smi/.txt/.csv, optionally .gz); default: ZINC 250k shipped with llmga"
     )
+    neutralize: bool = _opt(
+        False,
+        "also neutralise charges (RDKit's Uncharger) when molecules entering llmga are standardised (--init "
+        "files, `llmga tell`, LLM replies: largest organic fragment, normalised, reionised); the shipped ZINC "
+        "population is never changed",
+    )
     size_mean: float = _opt(39.15, "graph GA: mean of the random heavy-atom cap for children")
     size_std: float = _opt(3.50, "graph GA: standard deviation of the heavy-atom cap")
     out: str | None = _opt(None, "run folder to write (default: runs/<objective>-<time>-s<seed>)")
@@ -132,6 +138,26 @@ class Config:
     base_url: str | None = _opt(None, "OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
     api_key_env: str = _opt("OPENAI_API_KEY", "environment variable holding the API key (never saved)")
     llm_concurrency: int = _opt(8, "concurrent HTTP requests to an OpenAI-compatible server")
+    llm_timeout: float = _opt(120.0, "seconds one request to an OpenAI-compatible server may take before it is retried")
+    llm_retries: int = _opt(
+        3, "retries of an LLM request that failed for a transient reason (429, 5xx, timeout, lost connection)"
+    )
+    llm_deadline: float | None = _opt(
+        None,
+        "seconds one generation's LLM calls may take in all; prompts not answered by then get graph-GA children "
+        "and the run goes on (default: no limit)",
+    )
+    reasoning_effort: str | None = _opt(
+        None, "reasoning models behind --llm openai:MODEL: the reasoning_effort sent (e.g. low, medium, high)"
+    )
+    reasoning_tokens: int | None = _opt(
+        None,
+        "tokens allowed on top of --max-new-tokens for a reasoning model's thinking (default: 4096 for o1/o3/o4, "
+        "gpt-5 and other reasoning model names, or once the server reports reasoning tokens; else 0)",
+    )
+    allow_llm_failures: bool = _opt(
+        False, "accept a run in which more than half of the LLM calls failed (otherwise it ends with an error)"
+    )
     device: str = _opt("auto", "hf backend: cpu, cuda or auto", choices=("auto", "cpu", "cuda"))
     prompt_dir: str | None = _opt(None, "folder of prompt templates overriding the shipped prompts/")
     prompt_style: str = _opt(
@@ -249,6 +275,17 @@ class Config:
             filters_from_config(self.filters, self.keep_smarts, self.avoid_smarts)  # a bad filter fails here
         if self.max_cost is not None and (self.price_in is None or self.price_out is None):
             raise bad("max_cost", "cost is counted from --price-in and --price-out (USD per million tokens); give both")
+        if isinstance(self.llm_retries, bool) or not isinstance(self.llm_retries, int) or self.llm_retries < 0:
+            raise bad("llm_retries", "give 0 (no retries) or a whole number of retries, e.g. --llm-retries 3")
+        if not self.llm_timeout > 0:
+            raise bad("llm_timeout", "give a positive number of seconds, e.g. --llm-timeout 60")
+        if self.llm_deadline is not None and not self.llm_deadline > 0:
+            raise bad("llm_deadline", "give a positive number of seconds per generation, or leave it out")
+        thinking = self.reasoning_tokens
+        if thinking is not None and (isinstance(thinking, bool) or not isinstance(thinking, int) or thinking < 0):
+            raise bad("reasoning_tokens", "give 0 or a whole number of tokens, e.g. --reasoning-tokens 2048")
+        if self.reasoning_effort is not None and not self.reasoning_effort.strip():
+            raise bad("reasoning_effort", "give an effort such as low, medium or high, or leave it out")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -28,7 +28,9 @@ __all__ = ["RunResult", "load"]
 
 
 # Text columns of the LLM call log; every other column of it is a number.
-_LLM_TEXT_COLUMNS = ("operator", "backend", "model", "template", "prompt", "reply", "parents", "error")
+_LLM_TEXT_COLUMNS = (
+    "operator", "backend", "model", "template", "prompt", "reply", "parents", "error", "error_kind", "finish_reason"
+)  # fmt: skip
 
 
 def _typed_llm_calls(frame: pd.DataFrame) -> pd.DataFrame:
@@ -36,7 +38,7 @@ def _typed_llm_calls(frame: pd.DataFrame) -> pd.DataFrame:
     and the other columns as numbers (NaN where a value is missing)."""
     for column in frame.columns:
         if column in _LLM_TEXT_COLUMNS:
-            frame[column] = frame[column].fillna("").astype(str)
+            frame[column] = frame[column].astype(object).fillna("").astype(str)  # also a column no record has
         else:
             frame[column] = pd.to_numeric(frame[column].replace("", None), errors="coerce")
     return frame

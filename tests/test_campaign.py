@@ -136,3 +136,29 @@ def test_recipe_shares_follow_the_recipe_whose_children_do_well(tmp_path):
     assert len(lm_share) == 4 and lm_share[-1] > lm_share[0] + 0.2
     graph = [c for c in history.columns if c.startswith("share:graph")]
     assert history[graph[0]].dropna().iloc[-1] < history[graph[0]].dropna().iloc[0]
+
+
+def test_salts_are_standardised_where_molecules_enter_a_campaign(tmp_path):
+    init = tmp_path / "salts.smi"
+    init.write_text("CC(=O)Nc1ccc(O)cc1.Cl\n[Na+].CC(=O)[O-]\nCl.Cl.Clc1ccc(CN2CCNCC2)cc1\n")
+    with pytest.warns(llmga.data.InitFileWarning, match=r"standardised 3 of 3 molecules"):
+        campaign = llmga.Campaign.create(tmp_path / "c", objective_name="y", init=init, llm="none")
+    first = campaign.ask(3)
+    assert sorted(first["smiles"]) == ["CC(=O)Nc1ccc(O)cc1", "CC(=O)[O-]", "Clc1ccc(CN2CCNCC2)cc1"]
+    told = pd.DataFrame({"smiles": ["CC(=O)Nc1ccc(O)cc1.OS(=O)(=O)O", "C" * 5000, "CC(=O)[O-]"], "score": 1.0})
+    report = campaign.tell(told)
+    assert report.recorded == ["CC(=O)Nc1ccc(O)cc1", "CC(=O)[O-]"]  # the sulfate salt of an asked molecule
+    assert report.standardization.changed == 1
+    assert dict(report.standardization.dropped) == {"longer than 2000 characters": 1}
+    assert "longer than 2000 characters: 1" in str(report) and "C" * 100 not in str(report)
+
+
+def test_told_molecules_match_the_asked_spelling_before_standardisation(tmp_path):
+    # ZINC is used as shipped (charged amines); with --neutralize a told molecule that is exactly
+    # an asked one is still that molecule, not its neutral form.
+    campaign = llmga.Campaign.create(tmp_path / "c", objective_name="y", llm="none", neutralize=True, seed=3)
+    batch = campaign.ask(12)
+    charged = [s for s in batch["smiles"] if "+]" in s]
+    assert charged, "ZINC's molecules as PMO draws them include protonated amines"
+    report = campaign.tell(pd.DataFrame({"smiles": batch["smiles"], "score": 1.0}))
+    assert report.recorded == batch["smiles"].tolist() and not report.unknown

@@ -59,3 +59,32 @@ def test_unusable_files(tmp_path, content, name, message):
         path.write_text(content)
     with pytest.raises(InitPopulationError, match=message):
         read_smiles_file(path)
+
+
+def test_init_files_are_standardised_and_overlong_lines_dropped_with_the_reason(tmp_path):
+    from llmga.data import read_init_file
+
+    path = tmp_path / "salts.smi"
+    path.write_text("CC(=O)Nc1ccc(O)cc1.Cl\n[Na+].CC(=O)[O-]\n" + "C" * 100_000 + "\nCCO\n")
+    with pytest.warns(InitFileWarning) as caught:
+        molecules, report = read_init_file(path, neutralize=True)
+    assert molecules == ["CC(=O)Nc1ccc(O)cc1", "CC(=O)O", "CCO"]
+    assert (report.changed, dict(report.dropped)) == (2, {"longer than 2000 characters": 1})
+    messages = [str(w.message) for w in caught]
+    assert any("skipped 1 SMILES (longer than 2000 characters) on line(s) 3" in m for m in messages)
+    changed = "standardised 2 of 3 molecules (kept the largest organic fragment: 2, neutralized: 1)"
+    assert any(changed in m for m in messages)
+
+
+def test_a_csv_field_too_long_for_csv_is_a_clear_error(tmp_path):
+    path = tmp_path / "mols.csv"
+    path.write_text("smiles,score\nCCO,1\n" + "C" * 200_000 + ",2\n")
+    with pytest.raises(InitPopulationError, match=r"line 3 cannot be read as CSV .*fix or remove that line"):
+        read_smiles_file(path)
+
+
+def test_the_shipped_zinc_pool_is_not_standardised():
+    from llmga.data import initial_pool
+
+    pool, report = initial_pool(None, neutralize=True)
+    assert report is None and pool == zinc250k()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 
 import pandas as pd
 import pytest
@@ -243,3 +245,146 @@ def test_a_model_trained_without_crossover_examples_mutates_only(tmp_path):
     assert set(pd.read_csv(out / "llm_calls.csv")["operator"]) <= {"lm_mutation", "lm_finetune"}
     with pytest.raises(llmga.LLMGAError, match="trained without crossover examples"):
         llmga.optimize("qed", budget=50, llm=f"lm:{plain}", llm_operators="crossover", out=str(tmp_path / "x"))
+
+
+# ------------------------------------------------------------------ issue 16: servers that fail, in whole runs
+@pytest.fixture
+def server(monkeypatch):
+    pytest.importorskip("openai")
+    from tests.backends.fake_openai_server import FakeServer
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-runs")
+    with FakeServer() as s:
+        yield s
+
+
+SMALL = ["--objective", "qed", "--budget", "150", "--population", "20", "--offspring", "20", "--workers", "1"]
+
+
+def _cli(server, model, out, *extra):
+    return main(["optimize", *SMALL, "--llm", f"openai:{model}", "--base-url", server.url, "--out", str(out), *extra])
+
+
+def test_a_request_the_server_can_never_accept_stops_the_run_before_any_oracle_call(server, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _cli(server, "temperature-1", out, "--temperature", "0.7", "--quiet") == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "Only the default (1) value is supported" in err and "--temperature 1" in err
+    assert len(server.requests) == 1 and not out.exists()  # the preflight, then nothing
+
+
+def test_a_reasoning_model_that_rejects_max_tokens_is_adapted_to_not_run_as_graph_ga(server, tmp_path):
+    out = tmp_path / "run"
+    assert _cli(server, "o3-mini", out, "--quiet") == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["llm_errors"] == 0 and s["llm_failures"] == {} and s["llm_children_new"] > 0
+    assert sum("max_tokens" in r for r in server.requests) == 1  # rejected once, at the preflight
+    calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
+    assert (calls["finish_reason"] == "stop").all() and (calls["error_kind"] == "").all()
+    # Without room to think the replies are cut: counted, and the run fails loudly instead of exiting 0.
+    starved = tmp_path / "starved"
+    assert _cli(server, "o3-mini", starved, "--reasoning-tokens", "0", "--max-new-tokens", "32", "--quiet") == 1
+    s = json.loads((starved / "summary.json").read_text())
+    assert s["status"] == "finished" and s["llm_failures"] == {"length": s["llm_calls"]}
+    assert s["llm_truncated"] == s["llm_calls"] and s["llm_failed_share"] == 1.0
+
+
+def test_a_run_where_most_llm_calls_fail_ends_with_an_error_unless_allowed(server, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _cli(server, "busy", out, "--llm-retries", "0", "--quiet") == 1
+    s = json.loads((out / "summary.json").read_text())
+    assert s["status"] == "finished" and s["calls"] == 150  # everything was scored and kept ...
+    assert s["llm_failures"] == {"server_error": s["llm_calls"]} and s["llm_errors"] == s["llm_calls"] > 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "warning: the preflight request" in err and "503" in err  # transient: the run started
+    assert f"error: {s['llm_calls']} of {s['llm_calls']} LLM calls failed (server_error {s['llm_calls']})" in err
+    assert "--allow-llm-failures" in err
+    allowed = tmp_path / "allowed"
+    assert _cli(server, "busy", allowed, "--llm-retries", "0", "--allow-llm-failures", "--quiet") == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "LLM calls failed (server_error" in err and "graph GA made those children" in err
+    calls = pd.read_csv(allowed / "llm_calls.csv", keep_default_na=False)
+    assert (calls["error_kind"] == "server_error").all() and calls["error"].str.contains("503").all()
+
+
+def test_a_model_withdrawn_mid_run_stops_it_and_the_run_resumes_once_it_is_back(server, tmp_path):
+    out = tmp_path / "run"
+
+    class Withdraw:
+        def on_llm_call(self, record):
+            server.force = (404, "The model `ok` does not exist or you do not have access to it.")
+
+    options = {"budget": 150, "population": 20, "offspring": 20, "workers": 1, "llm": "openai:ok"}
+    options["base_url"] = server.url
+    with pytest.raises(BackendError, match=r"not found .*HTTP 404.*does not exist"):
+        llmga.optimize("qed", out=str(out), observers=[Withdraw()], **options)
+    assert json.loads((out / "summary.json").read_text())["status"] == "failed"
+    server.force = None
+    resumed = llmga.resume(out)
+    assert resumed.summary["status"] == "finished" and resumed.summary["calls"] == 150
+
+
+def test_huge_replies_are_stored_truncated_and_a_resumed_run_replays_them_identically(server, tmp_path):
+    server.huge_chars = 1_000_000
+    options = {"budget": 150, "population": 20, "offspring": 20, "workers": 1, "seed": 4, "llm": "openai:huge",
+               "base_url": server.url, "llm_share": 0.6}  # fmt: skip
+    whole = llmga.optimize("qed", out=str(tmp_path / "whole"), **options)
+    replies = len([r for r in server.requests if r["max_tokens"] != 8])
+    assert replies >= 4  # every one of them 1 MB
+    store = tmp_path / "whole" / "run.sqlite"
+    assert store.stat().st_size < replies * 60_000  # not replies x 1 MB
+    with sqlite3.connect(store) as conn:
+        ((longest,),) = conn.execute("SELECT max(length(completion)) FROM completions").fetchall()
+    assert longest < 21_000
+    calls = whole.llm_calls
+    assert (calls["reply_chars"] > 1_000_000).all() and calls["reply"].str.len().max() < 20_100
+    generations = iter(range(100))
+    part = llmga.optimize("qed", out=str(tmp_path / "part"), stop=lambda: next(generations) >= 1, **options)
+    assert part.summary["status"] == "interrupted"
+    resumed = llmga.resume(tmp_path / "part")
+    assert resumed.evaluations.values.tolist() == whole.evaluations.values.tolist()
+    assert resumed.summary["llm_calls"] == whole.summary["llm_calls"]
+
+
+def test_a_slow_server_is_bounded_by_the_timeout_and_each_generations_deadline(server, tmp_path):
+    server.delay = 0.3
+    out = tmp_path / "run"
+    began = time.monotonic()
+    code = _cli(
+        server, "delay", out, "--llm-deadline", "0.5", "--llm-concurrency", "1", "--llm-timeout", "5",
+        "--allow-llm-failures", "--max-generations", "3", "--quiet",
+    )  # fmt: skip
+    assert code == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["generations"] == 3 and s["llm_failures"]["deadline"] > 0
+    assert time.monotonic() - began < 3 * (0.5 + 0.3) + 6  # not one 0.3 s request after another for every prompt
+    calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
+    answered = calls[calls["error_kind"] == ""]
+    assert len(answered) >= 3 and (calls[calls["error_kind"] == "deadline"]["error"].str.startswith("deadline")).all()
+    # Each record's time is when its request went out: one after another, 0.3 s apart (one at a time).
+    first = calls[calls["generation"] == 1]
+    assert first["time"].is_monotonic_increasing and first["time"].iloc[1] - first["time"].iloc[0] >= 0.29
+
+
+def test_llm_options_are_validated(tmp_path):
+    for bad in ({"llm_timeout": 0}, {"llm_retries": -1}, {"llm_deadline": -2.0}, {"reasoning_tokens": -5}):
+        with pytest.raises(ConfigError, match=r"--(llm-timeout|llm-retries|llm-deadline|reasoning-tokens) .* valid"):
+            llmga.optimize("qed", llm="none", out=str(tmp_path / "x"), **bad)
+    with pytest.raises(BackendError, match="--reasoning-effort is sent to OpenAI-compatible servers only"):
+        llmga.optimize("qed", llm="replay:x.txt", reasoning_effort="low", out=str(tmp_path / "y"))
+
+
+@pytest.mark.filterwarnings("ignore:.*LLM deadline passed:RuntimeWarning", "ignore:.*LLM calls failed:RuntimeWarning")
+def test_a_run_cut_by_llm_deadlines_resumes_from_its_record(server, tmp_path):
+    server.delay = 0.3
+    options = {"budget": 150, "population": 20, "offspring": 20, "workers": 1, "seed": 5, "llm": "openai:delay",
+               "base_url": server.url, "llm_deadline": 0.5, "llm_concurrency": 1,
+               "allow_llm_failures": True}  # fmt: skip
+    generations = iter(range(100))
+    part = llmga.optimize("qed", out=str(tmp_path / "part"), stop=lambda: next(generations) >= 2, **options)
+    assert part.summary["status"] == "interrupted" and part.summary["llm_failures"]["deadline"] > 0
+    asked = len(server.requests)
+    resumed = llmga.resume(tmp_path / "part")  # replayed replies come at once, so no deadline passes in the replay
+    assert resumed.summary["status"] == "finished" and len(server.requests) > asked
+    n = len(part.evaluations)
+    assert resumed.evaluations.values.tolist()[:n] == part.evaluations.values.tolist()

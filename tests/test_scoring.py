@@ -86,3 +86,19 @@ def test_cli_score_bad_input(tmp_path, capsys):
     assert main(["score", "--objective", "qed", str(tmp_path / "none.smi")]) == 1
     assert "does not exist" in capsys.readouterr().err
     assert main(["score", "--objective", "qedd", str(tmp_path / "none.smi")]) == 1
+
+
+def test_salts_are_scored_as_their_parent_and_the_output_says_so(tmp_path, capsys):
+    src = tmp_path / "salts.smi"
+    src.write_text("CC(=O)Nc1ccc(O)cc1.Cl\nCC(=O)Nc1ccc(O)cc1\n**CCOc1ccccc1C(=O)N**\n" + "C" * 5000 + "\n")
+    with pytest.warns(UserWarning, match=r"4 molecules: 1 changed .*2 dropped"):
+        frame = score_file("qed", src, workers=1)
+    assert frame["score"][0] == frame["score"][1] == pytest.approx(0.5950, abs=1e-4)
+    assert frame["reason"].tolist()[2:] == [
+        "invalid SMILES: dummy atom (*)",
+        "invalid SMILES: longer than 2000 characters",
+    ]
+    assert main(["score", "--objective", "qed", str(src), "--workers", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "scored 2 of 4 molecules (2 invalid SMILES, 0 unscorable, 1 changed by standardisation)" in err
+    assert "kept the largest organic fragment: 1" in err

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from llmga.backends._base import Backend, BackendError, Completion, GenerationParams, Message, Prompt
+from llmga.backends._base import (
+    ERROR_KINDS,
+    TRANSIENT_KINDS,
+    Backend,
+    BackendError,
+    Completion,
+    GenerationParams,
+    Message,
+    Prompt,
+    strip_thinking,
+)
 from llmga.backends._spec import SPEC_FORMS, is_embedded, make_backend, read_replies
 from llmga.backends._usage import Usage
 from llmga.backends.replay import ReplayBackend
 
 __all__ = [
+    "ERROR_KINDS",
     "SPEC_FORMS",
+    "TRANSIENT_KINDS",
     "Backend",
     "BackendError",
     "Completion",
@@ -20,4 +32,5 @@ __all__ = [
     "is_embedded",
     "make_backend",
     "read_replies",
+    "strip_thinking",
 ]

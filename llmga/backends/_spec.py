@@ -42,13 +42,21 @@ def is_embedded(spec: str) -> bool:
 
 
 def make_backend(config: Config) -> Backend | None:
-    """The backend ``config.llm`` names (``None`` for ``none``), checked before any oracle call."""
+    """The backend ``config.llm`` names (``None`` for ``none``), checked before any oracle call.
+
+    The request timeout, retries and reasoning options of ``config`` go to the backends that use them.
+    """
     spec = config.llm.strip()
     if spec in ("", "none") or is_embedded(spec):
         return None  # the embedded model is not a text backend: its operators run it directly
     kind, sep, target = spec.partition(":")
     if not sep or not target:
         raise BackendError(f"--llm {spec!r} is not understood; use one of: {SPEC_FORMS}")
+    if config.reasoning_effort and kind != "openai":
+        raise BackendError(
+            f"--reasoning-effort is sent to OpenAI-compatible servers only (--llm openai:MODEL), not to --llm {spec}; "
+            "leave it out"
+        )
     if kind == "replay":
         return ReplayBackend(read_replies(target), model=Path(target).name)
     if kind == "openai":
@@ -59,14 +67,23 @@ def make_backend(config: Config) -> Backend | None:
             base_url=config.base_url,
             api_key_env=config.api_key_env,
             concurrency=config.llm_concurrency,
+            timeout=config.llm_timeout,
+            max_retries=config.llm_retries,
             chat=config.prompt_style == "chat",
+            reasoning_effort=config.reasoning_effort,
+            reasoning_tokens=config.reasoning_tokens,
         )
     if kind == "hf":
         from llmga.backends.hf import HFBackend
 
-        return HFBackend(target, device=config.device, chat=config.prompt_style == "chat")
+        return HFBackend(
+            target,
+            device=config.device,
+            chat=config.prompt_style == "chat",
+            reasoning_tokens=config.reasoning_tokens,
+        )
     if kind == "vllm":
         from llmga.backends.vllm import VLLMBackend
 
-        return VLLMBackend(target, chat=config.prompt_style == "chat")
+        return VLLMBackend(target, chat=config.prompt_style == "chat", reasoning_tokens=config.reasoning_tokens)
     raise BackendError(f"--llm {spec!r}: unknown backend {kind!r}; use one of: {SPEC_FORMS}")

@@ -16,7 +16,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from llmga.backends._base import Backend, BackendError, Completion, GenerationParams, Prompt
+from llmga.backends._base import (
+    DEFAULT_REASONING_TOKENS,
+    Backend,
+    BackendError,
+    Completion,
+    GenerationParams,
+    Prompt,
+    looks_like_reasoning_model,
+    rejects_system_role,
+)
 
 __all__ = ["HFBackend"]
 
@@ -35,12 +44,39 @@ def _imports() -> tuple[Any, Any]:
     return torch, transformers
 
 
+def _context_size(config: Any, tokenizer: Any) -> int | None:
+    """The most positions the model takes: from its configuration, else its tokenizer's limit, else None."""
+    for name in ("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and 0 < limit < 1_000_000:  # transformers' "no limit" is a huge sentinel
+        return limit
+    return None
+
+
 class HFBackend(Backend):
-    """A transformers model loaded in this process."""
+    """A transformers model loaded in this process.
+
+    A prompt that does not fit the model's context (``max_position_embeddings``
+    or the like, less the tokens kept for the reply) is not run: its
+    completion fails with ``error_kind`` ``context_length``, naming both
+    lengths. A chat template that rejects the system role gets the system
+    text folded into the first user turn.
+    """
 
     name = "hf"
 
-    def __init__(self, model: str, *, device: str = "auto", batch_size: int = 64, chat: bool | None = None) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str = "auto",
+        batch_size: int = 64,
+        chat: bool | None = None,
+        reasoning_tokens: int | None = None,
+    ) -> None:
         torch, transformers = _imports()
         self._torch = torch
         self.model = model
@@ -72,27 +108,93 @@ class HFBackend(Backend):
         self.batch_size = max(1, batch_size)
         has_template = bool(getattr(self.tokenizer, "chat_template", None))
         self.chat = has_template if chat is None else (chat and has_template)
+        self.fold_system = False  # learned: the chat template rejects the system role
+        self.context = _context_size(config, self.tokenizer)
+        self.reasoning_tokens = (
+            max(0, reasoning_tokens)
+            if reasoning_tokens is not None
+            else (DEFAULT_REASONING_TOKENS if looks_like_reasoning_model(model) else 0)
+        )
+        eos = getattr(getattr(self.net, "generation_config", None), "eos_token_id", None)
+        eos_ids = eos if isinstance(eos, list) else [eos]
+        self._eos = {int(t) for t in [*eos_ids, self.tokenizer.eos_token_id] if t is not None}
+
+    def _template(self, prompt: Prompt) -> str:
+        messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
+        text: str = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return text
 
     def _render(self, prompt: Prompt) -> str:
-        if self.chat:
-            messages = [{"role": m.role, "content": m.content} for m in prompt.messages]
-            text: str = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-            return text
-        return prompt.text()
+        """The prompt as the model reads it: its chat template, the system text folded in where the template
+        rejects the system role (learned once), or the plain text for models without a template."""
+        if not self.chat:
+            return prompt.text()
+        if self.fold_system:
+            prompt = prompt.folded()
+        try:
+            return self._template(prompt)
+        except Exception as exc:  # jinja2's TemplateError, raised by the template itself
+            folded = prompt.folded()
+            if folded is prompt or not rejects_system_role(str(exc)):
+                raise BackendError(f"the chat template of model {self.model!r} failed: {exc}") from exc
+            self.fold_system = True
+            return self._template(folded)
+
+    def _encode(self, text: str) -> list[int]:
+        # A rendered chat template already holds the special tokens it wants (Llama-3 and DeepSeek templates
+        # write BOS): tokenising it with special tokens again would double them.
+        ids: list[int] = self.tokenizer(text, add_special_tokens=not self.chat)["input_ids"]
+        return ids
+
+    def _too_long(self, length: int, limit: int) -> str | None:
+        """Why a prompt of ``length`` tokens cannot be generated from with ``limit`` new tokens, or None."""
+        if self.context is None:
+            return None
+        need = length if self.seq2seq else length + limit
+        if need <= self.context:
+            return None
+        room = "" if self.seq2seq else f" and {limit} are kept for the reply (--max-new-tokens)"
+        return (
+            f"the prompt is {length} tokens but model {self.model!r} has a context of {self.context} positions"
+            f"{room}; shorten the prompts (fewer --children-per-call, no --memo-every), lower --max-new-tokens, "
+            "or use a model with a longer context"
+        )
+
+    def _finish(self, row: Any, limit: int) -> str:
+        """``stop`` when a generated row holds an end-of-sequence token, else ``length`` (cut by the limit)."""
+        tokens = set(row.tolist())
+        if tokens & self._eos:
+            return "stop"
+        generated = row.shape[0] - (1 if self.seq2seq else 0)  # seq2seq rows start with the decoder start token
+        return "length" if generated >= limit else "stop"
 
     def generate(self, prompts: Sequence[Prompt], params: GenerationParams) -> list[Completion]:
         torch = self._torch
-        texts = [self._render(p) for p in prompts]
-        out: list[Completion] = []
-        for start in range(0, len(texts), self.batch_size):
-            chunk = texts[start : start + self.batch_size]
+        limit = params.max_new_tokens + self.reasoning_tokens
+        encoded = [self._encode(self._render(p)) for p in prompts]
+        out: list[Completion] = [Completion() for _ in prompts]
+        fits: list[int] = []
+        for i, ids in enumerate(encoded):
+            problem = self._too_long(len(ids), limit)
+            if problem is None:
+                fits.append(i)
+            else:
+                out[i].tokens_in = len(ids)
+                out[i].fail("context_length", problem)
+        for start in range(0, len(fits), self.batch_size):
+            chunk = fits[start : start + self.batch_size]
+            if params.deadline is not None and time.monotonic() >= params.deadline:
+                for i in chunk:
+                    out[i].fail("deadline", "deadline: the generation's LLM deadline passed before this prompt ran")
+                continue
+            sent = time.time()
             began = time.perf_counter()
-            enc = self.tokenizer(chunk, return_tensors="pt", padding=True).to(self.device)
+            enc = self.tokenizer.pad({"input_ids": [encoded[i] for i in chunk]}, return_tensors="pt").to(self.device)
             if params.seed is not None:
                 torch.manual_seed(params.seed + start)
             sample = params.temperature > 0
             kwargs: dict[str, Any] = {
-                "max_new_tokens": params.max_new_tokens,
+                "max_new_tokens": limit,
                 "num_return_sequences": params.n,
                 "do_sample": sample,
                 "pad_token_id": self.tokenizer.pad_token_id,
@@ -109,15 +211,15 @@ class HFBackend(Backend):
             lengths_in = enc["attention_mask"].sum(dim=1).tolist()
             lengths_out = (new != pad).sum(dim=1).tolist()
             latency = (time.perf_counter() - began) / len(chunk)
-            for i in range(len(chunk)):
-                rows = range(i * params.n, (i + 1) * params.n)
-                out.append(
-                    Completion(
-                        texts=[decoded[r].strip() for r in rows],
-                        tokens_in=int(lengths_in[i]),
-                        tokens_out=int(sum(lengths_out[r] for r in rows)),
-                        latency_s=latency,
-                    )
+            for j, i in enumerate(chunk):
+                rows = range(j * params.n, (j + 1) * params.n)
+                out[i] = Completion(
+                    texts=[decoded[r].strip() for r in rows],
+                    tokens_in=int(lengths_in[j]),
+                    tokens_out=int(sum(lengths_out[r] for r in rows)),
+                    latency_s=latency,
+                    finish_reasons=[self._finish(new[r], limit) for r in rows],
+                    sent_at=sent,
                 )
         return out
 

@@ -18,7 +18,8 @@ class ReplayBackend(Backend):
     ``replies`` is a list (each item a reply text, or an exception whose message
     becomes that completion's ``error``) or a function ``(prompt, i) -> reply``
     where ``i`` counts texts produced so far. Token counts are whitespace word
-    counts, so accounting can be tested exactly.
+    counts, so accounting can be tested exactly. A ``TimeoutError`` reply
+    fails with ``error_kind`` ``timeout``, any other exception with ``error``.
     """
 
     name = "replay"
@@ -46,13 +47,15 @@ class ReplayBackend(Backend):
         out = []
         for prompt in prompts:
             start = time.perf_counter()
-            completion = Completion(tokens_in=len(prompt.text().split()))
+            completion = Completion(tokens_in=len(prompt.text().split()), sent_at=time.time())
             for _ in range(params.n):
                 reply = self._next(prompt)
                 if isinstance(reply, Exception):
-                    completion.error = f"{type(reply).__name__}: {reply}"
+                    kind = "timeout" if isinstance(reply, TimeoutError) else "error"
+                    completion.fail(kind, f"{type(reply).__name__}: {reply}")
                     continue
                 completion.texts.append(reply)
+                completion.finish_reasons.append("stop")
                 completion.tokens_out += len(reply.split())
             completion.latency_s = time.perf_counter() - start
             out.append(completion)

@@ -8,11 +8,20 @@ import gzip
 import io
 import warnings
 from pathlib import Path
+from typing import Any
 
-from llmga.chem import canonical
+from llmga.chem import StandardizationReport, canonical, standardize
 from llmga.errors import InitPopulationError
 
-__all__ = ["ZINC250K_PATH", "InitFileWarning", "read_smiles_file", "read_smiles_table", "zinc250k"]
+__all__ = [
+    "ZINC250K_PATH",
+    "InitFileWarning",
+    "initial_pool",
+    "read_init_file",
+    "read_smiles_file",
+    "read_smiles_table",
+    "zinc250k",
+]
 
 ZINC250K_PATH = Path(__file__).with_name("zinc250k.smi.gz")
 _SUFFIXES = (".smi", ".txt", ".csv", ".smiles")
@@ -52,6 +61,18 @@ def _open_text(path: Path, what: str) -> str:
 
 def _csv_rows(path: Path, text: str, smiles_col: str | None, what: str) -> list[tuple[int, str]]:
     reader = csv.reader(io.StringIO(text))
+    try:
+        return _csv_column(path, reader, text, smiles_col, what)
+    except csv.Error as exc:  # e.g. a field over csv's 131,072-character limit
+        raise InitPopulationError(
+            f"{what} {str(path)!r}: line {reader.line_num} cannot be read as CSV ({exc}); no SMILES is that "
+            "long: fix or remove that line"
+        ) from exc
+
+
+def _csv_column(
+    path: Path, reader: Any, text: str, smiles_col: str | None, what: str
+) -> list[tuple[int, str]]:
     header = next(reader, None)
     if header is None:
         return []
@@ -115,13 +136,22 @@ def read_smiles_table(path: str | Path, smiles_col: str | None = None, *, what: 
     return _line_rows(text)
 
 
-def read_smiles_file(path: str | Path) -> list[str]:
-    """Read and validate the SMILES of an initial-population file (.smi/.txt/.csv, optionally .gz).
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 80 else f"{text[:60]!r}... ({len(text)} characters)"
 
-    Invalid lines are skipped with an :class:`InitFileWarning` listing their
-    line numbers; an :class:`~llmga.errors.InitPopulationError` is raised when
-    the file is missing, empty, or holds no valid molecule. Returns the valid
-    input SMILES in file order.
+
+def read_init_file(path: str | Path, *, neutralize: bool = False) -> tuple[list[str], StandardizationReport]:
+    """Read an initial-population file and standardise its molecules: the molecules and the report.
+
+    Every SMILES goes through :func:`llmga.chem.standardize` (a salt gives its
+    parent, a mixture its largest organic component; ``neutralize`` also
+    neutralises charges). Lines that give no molecule (invalid SMILES, a dummy
+    atom, longer than :data:`llmga.chem.MAX_SMILES_CHARS` characters) are
+    skipped with an :class:`InitFileWarning` naming the reason and the line
+    numbers; changed molecules are counted in one :class:`InitFileWarning`.
+    An :class:`~llmga.errors.InitPopulationError` is raised when the file is
+    missing, empty, or holds no valid molecule. Returns the standardised
+    canonical SMILES in file order (repeats kept).
     """
     try:
         rows = read_smiles_table(path, what="init file")
@@ -131,23 +161,58 @@ def read_smiles_file(path: str | Path) -> list[str]:
         raise
     if not rows:
         raise InitPopulationError(f"init file {str(path)!r} is empty; put one SMILES per line")
+    report = StandardizationReport()
     valid: list[str] = []
-    bad: list[int] = []
+    bad: dict[str, list[int]] = {}
     for number, smiles in rows:
-        if canonical(smiles) is None:
-            bad.append(number)
+        result = standardize(smiles, neutralize=neutralize)
+        report.add(smiles, result)
+        if result.smiles is None:
+            bad.setdefault(result.reason or "invalid SMILES", []).append(number)
         else:
-            valid.append(smiles)
+            valid.append(result.smiles)
     if not valid:
         raise InitPopulationError(
             f"init file {str(path)!r} has no valid SMILES ({len(rows)} lines checked, e.g. line "
-            f"{bad[0]}: {rows[0][1]!r}); give one valid SMILES per line"
+            f"{rows[0][0]}: {_shown(rows[0][1])}); give one valid SMILES per line"
         )
-    if bad:
-        shown = ", ".join(str(n) for n in bad[:20]) + (" ..." if len(bad) > 20 else "")
+    for reason, numbers in bad.items():
+        what = "invalid SMILES" if reason == "invalid SMILES" else f"SMILES ({reason})"
+        shown = ", ".join(str(n) for n in numbers[:20]) + (" ..." if len(numbers) > 20 else "")
         warnings.warn(
-            f"init file {str(path)!r}: skipped {len(bad)} invalid SMILES on line(s) {shown}",
+            f"init file {str(path)!r}: skipped {len(numbers)} {what} on line(s) {shown}",
             InitFileWarning,
             stacklevel=2,
         )
-    return valid
+    if report.changed:
+        given, became = report.changed_examples[0]
+        warnings.warn(
+            f"init file {str(path)!r}: standardised {report.changed} of {report.kept} molecules ("
+            + ", ".join(f"{step}: {n}" for step, n in report.changes.most_common())
+            + f"), e.g. {_shown(given)} -> {became}",
+            InitFileWarning,
+            stacklevel=2,
+        )
+    return valid, report
+
+
+def read_smiles_file(path: str | Path, *, neutralize: bool = False) -> list[str]:
+    """The standardised molecules of an initial-population file (.smi/.txt/.csv, optionally .gz).
+
+    As :func:`read_init_file`, without the report.
+    """
+    return read_init_file(path, neutralize=neutralize)[0]
+
+
+def initial_pool(
+    init: str | Path | None, *, neutralize: bool = False
+) -> tuple[list[str], StandardizationReport | None]:
+    """The pool a run draws its initial population from, and the standardisation report.
+
+    With ``init`` its molecules, standardised (:func:`read_init_file`). Without,
+    ZINC 250k exactly as shipped and ``None``: PMO draws its populations from
+    these very strings, so they are not standardised (benchmarks stay comparable).
+    """
+    if init is None:
+        return zinc250k(), None
+    return read_init_file(init, neutralize=neutralize)

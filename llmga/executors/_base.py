@@ -6,13 +6,14 @@ import math
 import multiprocessing
 import os
 import pickle
+import threading
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
-from llmga._signals import ignore_sigint
+from llmga._signals import init_worker
 from llmga.errors import ConfigError
 
 __all__ = ["Executor", "ProcessExecutor", "SerialExecutor", "available_cores", "make_executor"]
@@ -89,6 +90,11 @@ def _run_chunk(fn: Callable[[T], R], chunk: Sequence[T]) -> list[R]:
 class ProcessExecutor(Executor):
     """Runs chunks of items in worker processes (forked on Linux, started on first use).
 
+    Workers hold no lock of the parent's (a run store's lock is closed in
+    every forked child, see :mod:`llmga.store._sqlite`) and end by
+    themselves when the parent dies, even by SIGKILL
+    (:func:`llmga._signals.init_worker`); SIGTERM ends them too.
+
     Work whose function cannot be pickled (a lambda, say) runs serially,
     with one warning naming it. Batches smaller than ``min_items`` run in
     the calling process, where inter-process overhead would dominate.
@@ -103,8 +109,13 @@ class ProcessExecutor(Executor):
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            # A fork context starts every worker at the first submit, in the thread that calls map() next.
+            main = threading.current_thread() is threading.main_thread()
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context(method), initializer=ignore_sigint
+                self.workers,
+                mp_context=multiprocessing.get_context(method),
+                initializer=init_worker,
+                initargs=(os.getpid(), main),
             )
         return self._pool
 
@@ -147,9 +158,17 @@ class ProcessExecutor(Executor):
         return out
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self._pool is None:
+            return
+        # A worker that died (killed, say) may have held a lock of the task queue: the others then wait
+        # on it for ever and a plain shutdown with them. So when one is gone, end the rest first.
+        workers = list((getattr(self._pool, "_processes", None) or {}).values())
+        if any(not w.is_alive() for w in workers):
+            for w in workers:
+                if w.is_alive():
+                    w.kill()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
 
 
 def make_executor(workers: int, kind: str = "processes", scheduler: str | None = None) -> Executor:

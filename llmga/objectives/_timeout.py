@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from llmga._signals import exit_with_parent
 from llmga.objectives._base import Objective, check_scores
 
 __all__ = ["TimeoutObjective"]
@@ -36,6 +37,8 @@ class _Child:
     On Linux it is a bare ``os.fork``, so it also works inside worker
     processes (pool and Dask workers are daemonic, and multiprocessing
     lets no daemonic process have children); elsewhere a spawned process.
+    The forked child ends with its parent, however the parent ends
+    (:func:`llmga._signals.exit_with_parent`), and holds none of its locks.
     """
 
     def __init__(self, objective: Objective, smiles: list[str]) -> None:
@@ -43,6 +46,7 @@ class _Child:
         self.process: Any = None
         if hasattr(os, "fork"):
             read, write = os.pipe()
+            parent = os.getpid()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: the child only scores
                 pid = os.fork()
@@ -51,6 +55,9 @@ class _Child:
                 try:
                     os.close(read)
                     signal.signal(signal.SIGINT, signal.SIG_IGN)
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    # The forking thread waits for this child (or kills it), so its end may end the child too.
+                    exit_with_parent(parent, death_signal=True)
                     _serve(objective, smiles, Connection(write, readable=False))
                 except BaseException:  # noqa: BLE001 - the parent sees the closed pipe and reports it
                     code = 1

@@ -184,7 +184,8 @@ def _cross_acyclic(a: str, b: str, rng: np.random.Generator, ok: MoleculeFilter)
         fa, fb = _cut_acyclic(a, rng), _cut_acyclic(b, rng)
         if fa is None or fb is None:
             return None
-        children = [join.RunReactants((x, y))[0][0] for x in fa for y in fb]
+        # A fragment without a cut mark (a salt's counter-ion) joins nothing: it makes no product.
+        children = [products[0][0] for x in fa for y in fb if (products := join.RunReactants((x, y)))]
         child = _pick_passing(children, lambda c: ok.size_ok(c, rng), rng)
         if child is not None:
             return child
@@ -245,24 +246,33 @@ def _prepared(smiles: str) -> tuple[Chem.Mol, str] | None:
     return mol, canon
 
 
+def _one_molecule(smiles: str | None) -> bool:
+    return smiles is not None and "." not in smiles
+
+
 def crossover(parent_a: str, parent_b: str, rng: np.random.Generator, ok: MoleculeFilter | None = None) -> str | None:
     """One crossover child of two parent SMILES (canonical SMILES), or ``None``.
 
     Acyclic and ring cuts are chosen 50/50 on each of up to ten attempts; a
-    child identical to either parent is rejected.
+    child identical to either parent, or of several fragments, is rejected.
+    Never raises on a molecule: where RDKit fails on this pair there is no
+    child (``None``), and the run goes on.
     """
     ok = ok or MoleculeFilter()
     pa, pb = _prepared(parent_a), _prepared(parent_b)
     if pa is None or pb is None:
         return None
     parents = (pa[1], pb[1])
-    with quiet_rdkit():
-        for _ in range(_MAX_TRIES):
-            cross = _cross_acyclic if rng.random() <= 0.5 else _cross_ring
-            child = cross(parent_a, parent_b, rng, ok)
-            smiles = to_smiles(child)
-            if smiles is not None and smiles not in parents:
-                return smiles
+    try:
+        with quiet_rdkit():
+            for _ in range(_MAX_TRIES):
+                cross = _cross_acyclic if rng.random() <= 0.5 else _cross_ring
+                child = cross(parent_a, parent_b, rng, ok)
+                smiles = to_smiles(child)
+                if _one_molecule(smiles) and smiles not in parents:
+                    return smiles
+    except (RuntimeError, ValueError, IndexError):
+        return None  # RDKit could not cut or join these parents: no child for this pair
     return None
 
 
@@ -358,24 +368,30 @@ _MUTATION_P = np.array([p for _, p in MUTATIONS])
 
 
 def mutate(parent: str, rng: np.random.Generator, ok: MoleculeFilter | None = None) -> str | None:
-    """One mutant of ``parent`` (canonical SMILES) that differs from it, or ``None``."""
+    """One mutant of ``parent`` (canonical SMILES) that differs from it and is one molecule, or ``None``.
+
+    Never raises on a molecule: where RDKit fails on this parent there is no mutant (``None``).
+    """
     ok = ok or MoleculeFilter()
     prepared = _prepared(parent)
     if prepared is None:
         return None
     mol, original = prepared
-    with quiet_rdkit():
-        for _ in range(_MAX_TRIES):
-            edit = MUTATIONS[rng.choice(len(MUTATIONS), p=_MUTATION_P)][0]
-            smarts = edit(mol, rng)
-            if smarts is None:
-                continue
-            products = [p[0] for p in _reaction(smarts).RunReactants((mol,))]
-            product = _pick_passing(products, lambda m: ok(m, rng), rng)
-            if product is not None:
-                smiles = to_smiles(product)
-                if smiles is not None and smiles != original:
-                    return smiles
+    try:
+        with quiet_rdkit():
+            for _ in range(_MAX_TRIES):
+                edit = MUTATIONS[rng.choice(len(MUTATIONS), p=_MUTATION_P)][0]
+                smarts = edit(mol, rng)
+                if smarts is None:
+                    continue
+                products = [p[0] for p in _reaction(smarts).RunReactants((mol,))]
+                product = _pick_passing(products, lambda m: ok(m, rng), rng)
+                if product is not None:
+                    smiles = to_smiles(product)
+                    if _one_molecule(smiles) and smiles != original:
+                        return smiles
+    except (RuntimeError, ValueError, IndexError):
+        return None  # RDKit could not edit this parent: no mutant
     return None
 
 

@@ -8,7 +8,11 @@ canonicalised and filtered — parents, molecules already scored in the run,
 repeats within the batch and molecules outside the graph GA's filters are
 dropped. Groups that come up short are asked again (a bounded number of
 rounds); slots still empty are filled by a graph-GA child labelled as a
-fallback, so each generation keeps its offspring count.
+fallback, so each generation keeps its offspring count. A reasoning model's
+``<think>…</think>`` is stripped before a reply is parsed. With a
+:class:`GenerationDeadline`, each batch carries the generation's deadline:
+prompts not answered by then fail with ``deadline`` and graph GA makes the
+children still missing.
 """
 
 from __future__ import annotations
@@ -22,13 +26,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from llmga.backends import Backend, GenerationParams, Prompt
+from llmga.backends import Backend, Completion, GenerationParams, Prompt, strip_thinking
 from llmga.chem import flat
 from llmga.operators._base import Child, Operator, Parent, VariationContext, fallback_children
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
 from llmga.prompting import MAX_REPLY_CHARS, Templates, parse_reply
 
-__all__ = ["ExperienceMemo", "LLMCrossover", "LLMMutation", "LLMOperator", "PromptOptions"]
+__all__ = ["ExperienceMemo", "GenerationDeadline", "LLMCrossover", "LLMMutation", "LLMOperator", "PromptOptions"]
 
 Style = Literal["chat", "plain"]
 
@@ -40,6 +44,7 @@ class PromptOptions:
     style: Style = "chat"
     hide_objective_name: bool = False
     selfies: bool = False
+    neutralize: bool = False  # replies are standardised; this also neutralises their charges (--neutralize)
 
 
 def _score_text(value: float) -> str:
@@ -47,13 +52,58 @@ def _score_text(value: float) -> str:
 
 
 _MEMO_CHARS = 1500
+_NEXT = "\n<<<next completion>>>\n"
 
 
-def _clip(text: str) -> str:
-    """A reply as stored in the call log: at most MAX_REPLY_CHARS characters, marked when cut."""
-    if len(text) <= MAX_REPLY_CHARS:
+def _clip(text: str, total: int | None = None) -> str:
+    """A reply as stored in the call log: at most MAX_REPLY_CHARS characters, marked when cut.
+
+    ``total`` is the reply's length as the model wrote it, when ``text`` is already a shortened copy.
+    """
+    total = len(text) if total is None else max(total, len(text))
+    if total <= MAX_REPLY_CHARS and len(text) == total:
         return text
-    return text[:MAX_REPLY_CHARS] + f"\n<<<truncated: {len(text)} characters in all>>>"
+    return text[:MAX_REPLY_CHARS] + f"\n<<<truncated: {total} characters in all>>>"
+
+
+def _reply_chars(completion: Completion) -> int:
+    """The length of a completion's texts joined as in the call log, as the model wrote them."""
+    texts = completion.texts
+    lengths = completion.text_chars if len(completion.text_chars) == len(texts) else [len(t) for t in texts]
+    return sum(lengths) + len(_NEXT) * max(0, len(texts) - 1)
+
+
+def _outcome(completion: Completion, answers: Sequence[str], limit: int) -> tuple[str, str]:
+    """The error and error kind a call is logged with: the backend's, or ``length`` when the token limit
+    cut every reply before any answer (a reasoning model that spent it thinking)."""
+    if completion.error:
+        return completion.error, completion.error_kind or "error"
+    if completion.texts and not any(a.strip() for a in answers) and "length" in completion.finish_reasons:
+        return (
+            f"length: every reply was cut by the token limit (--max-new-tokens {limit}, plus --reasoning-tokens for "
+            "a reasoning model, which thinks first) before any answer; raise them",
+            "length",
+        )
+    return "", ""
+
+
+class GenerationDeadline:
+    """When one generation's LLM calls must be done: ``seconds`` after the first of them, shared by the LLM
+    operators and the memo of a run (each generation starts the clock anew)."""
+
+    def __init__(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ValueError(f"an LLM deadline must be a positive number of seconds, got {seconds}")
+        self.seconds = float(seconds)
+        self._generation: int | None = None
+        self._until = 0.0
+
+    def until(self, generation: int) -> float:
+        """The :func:`time.monotonic` instant by which ``generation``'s LLM calls must be done."""
+        if generation != self._generation:
+            self._generation = generation
+            self._until = time.monotonic() + self.seconds
+        return self._until
 
 
 class ExperienceMemo:
@@ -76,8 +126,10 @@ class ExperienceMemo:
         params: GenerationParams | None = None,
         log: Callable[[dict[str, Any]], None] | None = None,
         shown: int = 10,
+        deadline: GenerationDeadline | None = None,
     ) -> None:
         self.backend = backend
+        self.deadline = deadline
         self.templates = templates
         self.every = every
         self.probability = probability
@@ -104,21 +156,24 @@ class ExperienceMemo:
             "worst_molecules": "\n".join(f"{p.smiles} score {_score_text(p.score)}" for p in worst),
         }
         prompt = Prompt.chat(self.templates.render("memo", values), system=self.templates.render("system", {}))
+        until = self.deadline.until(context.generation) if self.deadline is not None else None
         params = GenerationParams(
             n=1,
             temperature=self.params.temperature,
             max_new_tokens=self.params.max_new_tokens,
             seed=int(rng.integers(2**31)),
+            deadline=until,
         )
         started = time.time()
         (completion,) = self.backend.generate([prompt], params)
-        reply = completion.texts[0].strip() if completion.texts else ""
+        reply = strip_thinking(completion.texts[0]).strip() if completion.texts else ""
         if reply:
             self.text = reply[:_MEMO_CHARS]
+        error, kind = _outcome(completion, [reply], params.max_new_tokens)
         if self.log is not None:
             self.log(
                 {
-                    "time": started,
+                    "time": completion.sent_at if completion.sent_at is not None else started,
                     "generation": context.generation,
                     "operator": "llm_memo",
                     "backend": self.backend.name,
@@ -129,7 +184,10 @@ class ExperienceMemo:
                     "tokens_in": completion.tokens_in,
                     "tokens_out": completion.tokens_out,
                     "latency_s": round(completion.latency_s, 4),
-                    "error": completion.error or "",
+                    "error": error,
+                    "error_kind": kind,
+                    "finish_reason": ",".join(completion.finish_reasons),
+                    "reply_chars": _reply_chars(completion),
                 }
             )
 
@@ -143,9 +201,10 @@ class ExperienceMemo:
 class LLMOperator(Operator):
     """A language-model variation operator (see the module docstring).
 
-    ``log(record)`` receives one dict per prompt: time, backend, model,
-    template, prompt, raw reply, tokens in/out, latency, children parsed,
-    valid and new, parent call numbers, error.
+    ``log(record)`` receives one dict per prompt: time (when its request was
+    sent), backend, model, template, prompt, raw reply (clipped), tokens
+    in/out, latency, children parsed, valid and new, parent call numbers,
+    error and its kind, finish reasons, and the reply's length as written.
     """
 
     kind: Literal["crossover", "mutation"] = "mutation"
@@ -164,6 +223,7 @@ class LLMOperator(Operator):
         max_rounds: int = 2,
         log: Callable[[dict[str, Any]], None] | None = None,
         memo: ExperienceMemo | None = None,
+        deadline: GenerationDeadline | None = None,
     ) -> None:
         if k < 1:
             raise ValueError(f"children per call must be at least 1, got {k}")
@@ -178,6 +238,7 @@ class LLMOperator(Operator):
         self.max_rounds = max_rounds
         self.log = log
         self.memo = memo
+        self.deadline = deadline
         self.name = f"llm_{self.kind}"
         self.arity = 2 if self.kind == "crossover" else 1
 
@@ -224,6 +285,7 @@ class LLMOperator(Operator):
     def apply(
         self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
     ) -> list[list[str | Child | None]]:
+        until = self.deadline.until(context.generation) if self.deadline is not None else None
         if self.memo is not None:
             self.memo.update(context, rng)
         kids: list[list[str | Child | None]] = [[] for _ in groups]
@@ -233,6 +295,9 @@ class LLMOperator(Operator):
             todo = [i for i, got in enumerate(kids) if len(got) < self.k]
             if not todo:
                 break
+            # Past the deadline the backend answers "deadline" at once, sending nothing. Asking it all the same
+            # keeps the prompts (and the random stream) independent of timing, so a resumed run, whose replies
+            # are replayed at once, asks what the record holds.
             wanted = {i: self.k - len(kids[i]) for i in todo}
             prompts = [self._prompt(groups[i], context, wanted[i], rng) for i in todo]
             # Chat models list k children in one reply; plain models give one child per sample.
@@ -243,10 +308,14 @@ class LLMOperator(Operator):
                 top_p=self.params.top_p,
                 max_new_tokens=self.params.max_new_tokens,
                 seed=int(rng.integers(2**31)),
+                deadline=until,
             )
             started = time.time()
             completions = self.backend.generate(prompts, params)
-            failed = [c.error for c in completions if c.error and not c.texts]
+            answers = [[strip_thinking(t) for t in c.texts] for c in completions]
+            outcomes = [_outcome(c, a, params.max_new_tokens) for c, a in zip(completions, answers, strict=True)]
+            failed = [error for (error, _), c in zip(outcomes, completions, strict=True) if error and not c.texts]
+            failed += [error for error, kind in outcomes if kind == "length"]
             if failed:
                 warnings.warn(
                     f"{len(failed)} of {len(completions)} requests to {self.backend.name}:{self.backend.model} "
@@ -254,12 +323,16 @@ class LLMOperator(Operator):
                     RuntimeWarning,
                     stacklevel=2,
                 )
-            for i, prompt, completion in zip(todo, prompts, completions, strict=True):
+            for i, prompt, completion, texts, (error, kind) in zip(
+                todo, prompts, completions, answers, outcomes, strict=True
+            ):
                 # A parent, also with its stereochemistry dropped, is not a new molecule.
                 parents = {p.smiles for p in groups[i]} | {flat(p.smiles) for p in groups[i]}
                 parsed = valid = new = 0
-                for text in completion.texts:
-                    reply = parse_reply(text, selfies=self.options.selfies, max_items=4 * self.k)
+                for text in texts:
+                    reply = parse_reply(
+                        text, selfies=self.options.selfies, max_items=4 * self.k, neutralize=self.options.neutralize
+                    )
                     parsed += reply.candidates
                     valid += len(reply.smiles)
                     for smiles in reply.smiles:
@@ -275,14 +348,14 @@ class LLMOperator(Operator):
                 if self.log is not None:
                     self.log(
                         {
-                            "time": started,
+                            "time": completion.sent_at if completion.sent_at is not None else started,
                             "generation": context.generation,
                             "operator": self.name,
                             "backend": self.backend.name,
                             "model": self.backend.model,
                             "template": self._template(),
                             "prompt": prompt.text(),
-                            "reply": _clip("\n<<<next completion>>>\n".join(completion.texts)),
+                            "reply": _clip(_NEXT.join(completion.texts), _reply_chars(completion)),
                             "tokens_in": completion.tokens_in,
                             "tokens_out": completion.tokens_out,
                             "latency_s": round(completion.latency_s, 4),
@@ -291,7 +364,10 @@ class LLMOperator(Operator):
                             "valid": valid,
                             "new": new,
                             "parents": " ".join(str(p.call) for p in groups[i]),
-                            "error": completion.error or "",
+                            "error": error,
+                            "error_kind": kind,
+                            "finish_reason": ",".join(completion.finish_reasons),
+                            "reply_chars": _reply_chars(completion),
                         }
                     )
         return self._fill(groups, kids, rng, context)
@@ -320,6 +396,7 @@ class LLMOperator(Operator):
             "style": self.options.style,
             "hide_objective_name": self.options.hide_objective_name,
             "selfies": self.options.selfies,
+            "neutralize": self.options.neutralize,
             "max_rounds": self.max_rounds,
             "templates": self.templates.source,
             "fallback": self.fallback.name,

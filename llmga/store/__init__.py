@@ -17,7 +17,7 @@ from llmga.store._run_folder import (
     default_run_dir,
     export,
 )
-from llmga.store._sqlite import STORE_FILE, RunStore, StoreLockedError
+from llmga.store._sqlite import STORE_FILE, RunStore, StoreError, StoreLockedError
 
 __all__ = [
     "BEST_FILE",
@@ -33,6 +33,7 @@ __all__ = [
     "SUMMARY_FILE",
     "RunFolder",
     "RunStore",
+    "StoreError",
     "StoreLockedError",
     "default_run_dir",
     "export",

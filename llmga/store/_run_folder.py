@@ -61,6 +61,9 @@ LLM_CALL_COLUMNS = (
     "new",
     "parents",
     "error",
+    "error_kind",
+    "finish_reason",
+    "reply_chars",
 )
 
 
@@ -198,16 +201,17 @@ class RunFolder:
     def resume(self) -> dict[str, Any]:
         """Reopen the store of a stopped run (locking it) and load its record; returns its configuration."""
         self.store = RunStore.open(self.path, write=True)
-        try:
+        try:  # a store that cannot be read (StoreError) is released at once, its lock too
             config = self.store.config()
+            self.recorded_evaluations = self.store.evaluations()
+            self.recorded_completions = self.store.completions()
+            self._record = self.store.generations()
+            for table in self._stored:
+                self._stored[table] = self.store.count(table)
         except BaseException:
             self.store.close()
+            self.store = None
             raise
-        self.recorded_evaluations = self.store.evaluations()
-        self.recorded_completions = self.store.completions()
-        self._record = self.store.generations()
-        for table in self._stored:
-            self._stored[table] = self.store.count(table)
         return config
 
     def _store(self) -> RunStore:

@@ -47,3 +47,37 @@ def test_make_executor():
     ex = make_executor(0)
     assert ex.workers == available_cores()
     ex.close()
+
+
+def worker_pid(_: int) -> int:
+    import os
+    import time
+
+    time.sleep(0.05)  # long enough for both workers to take a chunk
+    return os.getpid()
+
+
+def test_workers_end_at_sigterm_even_when_the_run_stops_gracefully_at_it():
+    import os
+    import signal
+    import time
+
+    from llmga._signals import graceful_interrupt
+
+    with graceful_interrupt(), ProcessExecutor(2, min_items=1) as ex:  # the workers are forked inside the block
+        pids = set(ex.map(worker_pid, list(range(8))))
+        assert len(pids) == 2 and os.getpid() not in pids
+        victim = min(pids)
+        os.kill(victim, signal.SIGTERM)  # a worker does not inherit the parent's stop-request handler
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _running(victim):
+            time.sleep(0.05)
+        assert not _running(victim)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False

@@ -118,3 +118,18 @@ def test_invalid_parents_give_none(rng):
 def test_operator_card_records_settings():
     card = GraphMutation(size_mean=30, size_std=2).card()
     assert card == {"name": "graph_mutation", "arity": 1, "children_per_group": 1, "size_mean": 30, "size_std": 2}
+
+
+@pytest.mark.parametrize("salt", ["CC(=O)Nc1ccc(O)cc1.Cl", "[Na+].CC(=O)[O-]", "Cl.Cl.Clc1ccc(CN2CCNCC2)cc1"])
+def test_multi_fragment_parents_give_a_child_or_none_and_never_raise(salt):
+    # Standardised populations hold no salts; an operator that still meets one gives a
+    # single-fragment child or no child for that pair, and never ends the run.
+    paracetamol = "CC(=O)Nc1ccc(O)cc1"
+    kids = [crossover(salt, paracetamol, np.random.default_rng(seed)) for seed in range(50)]
+    kids += [crossover(paracetamol, salt, np.random.default_rng(seed)) for seed in range(50)]
+    kids += [mutate(salt, np.random.default_rng(seed)) for seed in range(20)]
+    assert all(kid is None or (canonical(kid) == kid and "." not in kid) for kid in kids)
+    assert any(kid is not None for kid in kids[:100])
+    op = GraphCrossover()
+    groups = [[Parent(salt), Parent(paracetamol)]] * 8
+    assert len(op.apply(groups, np.random.default_rng(1), VariationContext())) == 8

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import dataclasses
+import time
+import warnings
+
 import numpy as np
 import pytest
 
-from llmga.backends import ReplayBackend
+from llmga.backends import Backend, Completion, ReplayBackend, Usage
 from llmga.chem import canonical
 from llmga.config import Config
 from llmga.data import zinc250k
@@ -157,4 +161,109 @@ def test_huge_replies_are_clipped_in_the_call_log():
         [[Parent(PARENT_A, 0.5, 1)]], np.random.default_rng(0), context()
     )
     assert len(records[0]["reply"]) < 21_000 and "truncated: 5000" in records[0]["reply"]
-    assert records[0]["new"] == 1
+    assert records[0]["new"] == 1 and records[0]["reply_chars"] == len(tagged(KIDS[0])) + 5_000_000
+
+
+# ------------------------------------------------------------ issue 16: reasoning models, timing, deadlines
+class Scripted(Backend):
+    """A backend that answers each batch with the next completions of a script (copies)."""
+
+    name = "scripted"
+    model = "script"
+
+    def __init__(self, script, delay=0.0):
+        self.script = list(script)
+        self.delay = delay
+        self.params = []
+
+    def generate(self, prompts, params):
+        self.params.append(params)
+        time.sleep(self.delay)
+        batch, self.script = self.script[: len(prompts)], self.script[len(prompts) :]
+        return [dataclasses.replace(c, texts=list(c.texts), finish_reasons=list(c.finish_reasons)) for c in batch]
+
+
+def test_reasoning_models_thinking_is_stripped_before_parsing():
+    replies = [
+        f"<think>maybe <smiles>{KIDS[3]}</smiles>? no.</think>\n{tagged(KIDS[0])}",
+        f"the template opened the thinking: <smiles>{KIDS[4]}</smiles></think>{tagged(KIDS[1])}",
+        f"<think>cut while thinking about <smiles>{KIDS[2]}</smiles>",
+    ]
+    records = []
+    op = LLMMutation(ReplayBackend(replies), k=1, max_rounds=1, log=records.append)
+    out = op.apply([[Parent(PARENT_A, 0.5, i)] for i in range(3)], np.random.default_rng(0), context())
+    assert out[0] == [canonical(KIDS[0])] and out[1] == [canonical(KIDS[1])]
+    assert isinstance(out[2][0], Child) and out[2][0].operator == "graph_mutation(fallback)"
+    assert [r["parsed"] for r in records] == [1, 1, 0]
+    assert "<think>" in records[0]["reply"]  # the log keeps what the model wrote
+
+
+def test_each_call_record_has_its_own_send_time_finish_reason_and_failure_kind():
+    script = [
+        Completion(texts=[tagged(KIDS[0])], finish_reasons=["stop"], sent_at=1000.0),
+        Completion(texts=[""], finish_reasons=["length"], sent_at=1002.5),  # a reasoning model that never answered
+        Completion(error="RateLimitError: slow down", error_kind="rate_limit", sent_at=1003.0),
+        Completion(error="deadline: too late", error_kind="deadline"),  # never sent
+    ]
+    records = []
+    op = LLMMutation(Scripted(script), k=1, max_rounds=1, log=records.append)
+    before = time.time()
+    with pytest.warns(RuntimeWarning, match=r"3 of 4 requests to scripted:script failed"):
+        op.apply([[Parent(PARENT_A, 0.5, i)] for i in range(4)], np.random.default_rng(0), context())
+    assert [r["time"] for r in records[:3]] == [1000.0, 1002.5, 1003.0] and records[3]["time"] >= before
+    assert [r["finish_reason"] for r in records] == ["stop", "length", "", ""]
+    assert [r["error_kind"] for r in records] == ["", "length", "rate_limit", "deadline"]
+    assert "--max-new-tokens" in records[1]["error"] and records[0]["error"] == ""
+    assert [r["reply_chars"] for r in records] == [len(tagged(KIDS[0])), 0, 0, 0]
+    usage = Usage()
+    for record in records:
+        usage.add(record)
+    s = usage.summary()
+    assert s["llm_errors"] == 3 and s["llm_failures"] == {"deadline": 1, "length": 1, "rate_limit": 1}
+    assert s["llm_truncated"] == 1 and s["llm_failed_share"] == 0.75
+    assert usage.failures_text() == "deadline 1, length 1, rate_limit 1"
+
+
+def test_a_generation_past_its_llm_deadline_falls_back_and_asks_the_same_prompts_as_without_one():
+    from llmga.operators.llm import GenerationDeadline
+
+    class Punctual(Scripted):
+        def generate(self, prompts, params):  # a backend that keeps deadlines, as the real ones do
+            late = params.deadline is not None and time.monotonic() >= params.deadline
+            out = super().generate(prompts, params)
+            return [Completion(error="deadline: too late", error_kind="deadline") for _ in prompts] if late else out
+
+    def run(deadline):
+        slow = Punctual([Completion(texts=[tagged(KIDS[0])], finish_reasons=["stop"])] * 8, delay=0.12)
+        records = []
+        op = LLMMutation(slow, k=2, max_rounds=2, deadline=deadline, log=records.append)
+        groups = [[Parent(PARENT_A, 0.5, 1)], [Parent(PARENT_B, 0.5, 2)]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out = op.apply(groups, np.random.default_rng(0), context())
+        return slow, records, out
+
+    deadline = GenerationDeadline(0.1)
+    slow, records, out = run(deadline)
+    assert [p.deadline for p in slow.params] == [deadline.until(0)] * 2  # every batch is told the deadline
+    assert [r["error_kind"] for r in records] == ["", "", "deadline", "deadline"]  # round 2 came too late
+    assert out[0][0] == canonical(KIDS[0]) and all(c.operator.endswith("(fallback)") for c in out[0][1:] + out[1])
+    unhurried, plain_records, _ = run(None)
+    assert [p.deadline for p in unhurried.params] == [None, None]
+    assert [r["prompt"] for r in plain_records] == [r["prompt"] for r in records]  # the same prompts, whatever the time
+    assert [p.seed for p in unhurried.params] == [p.seed for p in slow.params]
+    # The crossover of the same generation shares the deadline; the next generation starts anew.
+    first = deadline.until(0)
+    assert first == slow.params[0].deadline and deadline.until(1) > first
+
+
+@pytest.mark.parametrize(
+    ("neutralize", "child"),
+    [(False, "O=C(Nc1ccccc1C(=O)[O-])c1ccccc1"), (True, "O=C(Nc1ccccc1C(=O)O)c1ccccc1")],
+)
+def test_salts_in_replies_become_their_parent_and_neutralize_reaches_the_parser(neutralize, child):
+    backend = ReplayBackend([tagged("[Na+].O=C([O-])c1ccccc1NC(=O)c1ccccc1", "CC(=O)Nc1ccc(O)cc1.Cl")])
+    op = LLMMutation(backend, k=2, max_rounds=1, options=PromptOptions(neutralize=neutralize))
+    (kids,) = op.apply([[Parent(PARENT_A, 0.6, 1)]], np.random.default_rng(0), context())
+    assert kids == [child, "CC(=O)Nc1ccc(O)cc1"]
+    assert op.card()["neutralize"] is neutralize

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from llmga.prompting import MAX_REPLY_CHARS, extract_candidates, parse_reply
@@ -52,3 +55,67 @@ def test_selfies_replies_are_decoded():
     pytest.importorskip("selfies")
     parsed = parse_reply("[C][C][O] [C][=C][C][=C][C][=C][Ring1][=Branch1]", selfies=True)
     assert parsed.smiles == ["CCO", "c1ccccc1"]
+
+
+def test_markdown_emphasis_bullets_and_numbering_are_stripped_and_dummy_atoms_rejected():
+    reply = (
+        "Here are three candidates:\n"
+        "1. **CCOc1ccccc1C(=O)N**\n"
+        "2) `CC(=O)Nc1ccc(O)cc1`\n"
+        "- __c1ccncc1__ (pyridine)\n"
+        "* *CCN(CC)CC*\n"
+        "• CCOC(=O)C\n"
+    )
+    parsed = parse_reply(reply)
+    assert parsed.smiles == ["CCOc1ccccc1C(N)=O", "CC(=O)Nc1ccc(O)cc1", "c1ccncc1", "CCN(CC)CC", "CCOC(C)=O"]
+    assert parsed.invalid == 0
+    # A real dummy atom is no molecule to score, wherever it appears.
+    assert parse_reply("<smiles>*CCO</smiles>").smiles == []
+    assert parse_reply("<smiles>[1*]c1ccccc1</smiles>").invalid == 1
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '{"molecules": ["CCO", "c1ccccc1", "CC(=O)Nc1ccc(O)cc1"]}',
+        '{"molecules": [{"smiles": "CCO", "reason": "small"}, {"smiles": "c1ccccc1"}, '
+        '{"SMILES": "CC(=O)Nc1ccc(O)cc1"}], "note": "three ideas"}',
+        '["CCO", "c1ccccc1", "CC(=O)Nc1ccc(O)cc1"]',
+        'Sure! Here they are:\n```json\n{"molecules": ["CCO", "c1ccccc1", "CC(=O)Nc1ccc(O)cc1"]}\n```\nEnjoy [1].',
+    ],
+)
+def test_json_replies_are_read(reply):
+    parsed = parse_reply(reply)
+    assert parsed.smiles == ["CCO", "c1ccccc1", "CC(=O)Nc1ccc(O)cc1"]
+    assert parsed.invalid == 0
+
+
+def test_json_replies_are_only_data():
+    # json.loads, never eval; nesting beyond what any reply needs is simply not JSON molecules.
+    assert parse_reply('{"molecules": ["__import__(\'os\').system(\'echo hacked\')"]}').smiles == []
+    deep = "[" * 15_000 + '"CCO"' + "]" * 15_000
+    assert parse_reply(deep).smiles == []
+
+
+def test_salts_in_replies_are_standardised():
+    parsed = parse_reply("<smiles>CC(=O)Nc1ccc(O)cc1.Cl</smiles><smiles>[Na+].CC(=O)[O-]</smiles>")
+    assert parsed.smiles == ["CC(=O)Nc1ccc(O)cc1", "CC(=O)[O-]"]
+    assert parsed.standardized == 2
+    assert parse_reply("<smiles>[Na+].CC(=O)[O-]</smiles>", neutralize=True).smiles == ["CC(=O)O"]
+
+
+def test_a_10_mb_reply_of_one_token_returns_quickly_without_molecules(tmp_path):
+    # RDKit segfaults writing a ~20,000-atom chain: run in a child so a crash fails this test, not pytest.
+    code = (
+        "import time\n"
+        "from llmga.prompting import parse_reply\n"
+        "for reply in ('C' * 10_000_000, '**' + 'C' * 10_000_000 + '**', 'C(' * 5_000_000):\n"
+        "    start = time.perf_counter()\n"
+        "    parsed = parse_reply(reply)\n"
+        "    assert parsed.smiles == [] and parsed.truncated, parsed\n"
+        "    assert time.perf_counter() - start < 2.0\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-2000:]}"
+    assert done.stdout.strip() == "ok"
