@@ -36,6 +36,14 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "pareto_qed_sa": {"objectives": "qed,sa", "pareto": True, "llm": "none", "budget": 300, "seed": 1},
     "qed_embedded": {"objective": "qed", "budget": 300, "seed": 2},
+    # fine-tuned whenever the best score stalls for a generation
+    "qed_embedded_finetunes": {
+        "objective": "qed",
+        "budget": 700,
+        "seed": 4,
+        "lm_finetune_patience": 1,
+        "lm_finetune_steps": 2,
+    },
 }
 
 

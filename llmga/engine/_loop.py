@@ -592,7 +592,25 @@ class GeneticAlgorithm:
         self.population = self._survivors(initial)
         self.hall_of_fame.update(self.population)
         new = sum(1 for e in evaluations if e is not None)
-        return self._record(0, new, len(candidates) + rejected, len(candidates) + rejected, 0, rejected)
+        report = self._record(0, new, len(candidates) + rejected, len(candidates) + rejected, 0, rejected)
+        self._tell(0, 0)
+        return report
+
+    def operators(self) -> list[Operator]:
+        """Every operator of the recipes, each once, in recipe order (crossover before mutation)."""
+        found: list[Operator] = []
+        for recipe in self.recipes:
+            for op in (recipe.crossover, recipe.mutation):
+                if op is not None and all(op is not seen for seen in found):
+                    found.append(op)
+        return found
+
+    def _tell(self, generation: int, first: int) -> None:
+        """Tell every operator the evaluations from call ``first + 1`` on (this generation's) and the run now."""
+        told = self.oracle.records[first:]
+        context = self._context(generation)
+        for op in self.operators():
+            op.tell(told, context)
 
     def propose(self, generation: int) -> list[tuple[Candidate, int]]:
         """One generation's new children without scoring them (ask/tell campaigns), each with the index
@@ -651,6 +669,7 @@ class GeneticAlgorithm:
             self.hall_of_fame.update(offspring)
             self._credit(candidates, origins, asked, before)
             self._record(generation, new_calls, proposed, valid, self.oracle.cache_hits - hits, rejected, prescreened)
+            self._tell(generation, before)
 
             # PMO's rule: patience counts generations in a row in which no child entered the population.
             entered = any(ind.call > before for ind in self.population)

@@ -6,11 +6,14 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from llmga.executors import Executor, SerialExecutor
+
+if TYPE_CHECKING:
+    from llmga.engine import Evaluation
 
 __all__ = ["Child", "Operator", "Parent", "VariationContext", "fallback_children"]
 
@@ -85,6 +88,15 @@ class Operator(ABC):
       generator state, a deterministic operator returns the same children.
     * Children are untrusted: the engine parses, canonicalises and filters
       them; an operator need not, but should not return its parents.
+    * :meth:`tell` (optional, a no-op by default) is how an operator learns:
+      after every generation, the initial population included, the engine
+      tells it that generation's new evaluations — every oracle call the
+      generation made, whoever proposed it, in call order — with the
+      population they left. Each evaluation is told exactly once, in the same
+      order for the same seed, and a resumed run tells them again from the
+      first (the run is retraced), so an operator that learns from them ends
+      in the same state. Work that needs random numbers belongs in the next
+      :meth:`apply`, which gets the run's generator.
     """
 
     name: str = "operator"
@@ -102,6 +114,11 @@ class Operator(ABC):
         context: VariationContext,
     ) -> Sequence[Sequence[str | Child | None]]:
         """Propose children for every group of parents; ``None`` where one failed."""
+
+    def tell(self, evaluations: Sequence[Evaluation], context: VariationContext) -> None:  # noqa: B027
+        """Learn from one generation's new evaluations; ``context`` describes the run after it
+        (``context.population``: the population they left, best first; ``context.generation``: the
+        generation just scored, 0 for the initial population)."""
 
     def card(self) -> dict[str, Any]:
         """A JSON-serialisable description of this operator's settings."""

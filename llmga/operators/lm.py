@@ -24,6 +24,7 @@ from llmga.operators._base import Child, Operator, Parent, VariationContext, fal
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
 
 if TYPE_CHECKING:
+    from llmga.engine import Evaluation
     from llmga.lm import Edit, EmbeddedLM
     from llmga.lm._finetune import FineTuneSettings, OnlineFineTuner
 
@@ -69,6 +70,7 @@ class LMOperator(Operator):
         self._lm = lm
         self.finetune = finetune
         self._tuner: OnlineFineTuner | None = None
+        self._tune_due = False  # set by tell() when the run has stalled; the next apply() fine-tunes
         self.keep_share = self.default_keep if keep is None else keep
         self.keep = keep_range(self.keep_share)
         self.temperature = temperature
@@ -99,8 +101,8 @@ class LMOperator(Operator):
         kids: list[str | None] = [None] * len(groups)
         taken: set[str] = set()
         lm = self.lm
-        if self.finetune is not None:
-            self._maybe_finetune(lm, rng, context)
+        if self._tune_due:
+            self._finetune(lm, rng, context)
         for _ in range(self.max_rounds):
             todo = [i for i, kid in enumerate(kids) if kid is None]
             if not todo:
@@ -144,14 +146,23 @@ class LMOperator(Operator):
             )
         return self._fill(groups, kids, rng, context)
 
-    def _maybe_finetune(self, lm: EmbeddedLM, rng: np.random.Generator, context: VariationContext) -> None:
-        """Fine-tune the model on the population's best when the run has stalled (one row in the call log)."""
+    def tell(self, evaluations: Sequence[Evaluation], context: VariationContext) -> None:
+        """Watch the best score for the fine-tune: when it has stalled for ``finetune.patience`` generations,
+        the next :meth:`apply` fine-tunes the model first (it draws from the run's generator, where it
+        always did, so a seed gives the same run)."""
+        if self.finetune is None:
+            return
         from llmga.lm._finetune import OnlineFineTuner
 
         if self._tuner is None:
-            self._tuner = OnlineFineTuner(lm, self.finetune)
-        if not self._tuner.observe(context.generation, context.best_score, context.direction):
-            return
+            self._tuner = OnlineFineTuner(self.lm, self.finetune)
+        # The generation about to be proposed judges the best score the generation just told left.
+        self._tune_due = self._tuner.observe(context.generation + 1, context.best_score, context.direction)
+
+    def _finetune(self, lm: EmbeddedLM, rng: np.random.Generator, context: VariationContext) -> None:
+        """Fine-tune the model on the population's best (one row in the call log)."""
+        assert self._tuner is not None, "tell() decides when a fine-tune is due"
+        self._tune_due = False
         started = time.time()
         record = self._tuner.tune([p.smiles for p in context.population], rng, context.generation)
         self._log(
