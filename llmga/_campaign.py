@@ -24,15 +24,11 @@ import pandas as pd
 from llmga.chem import StandardizationReport, canonical, standardize
 from llmga.config import Config
 from llmga.data import InitFileWarning, initial_pool, read_init_file
-from llmga.engine import Evaluation, GeneticAlgorithm
-from llmga.engine._oracle import Candidate
+from llmga.engine import Candidate, Evaluation, GeneticAlgorithm
 from llmga.errors import ConfigError, LLMGAError
 from llmga.executors import SerialExecutor
-from llmga.objectives import Objective
-from llmga.objectives._base import check_direction
-from llmga.store import RunStore
-from llmga.store._run_folder import CONFIG_FILE, RUN_FILE, export, write_json
-from llmga.store._sqlite import clean
+from llmga.objectives import Objective, check_direction
+from llmga.store import CONFIG_FILE, RUN_FILE, RunStore, clean, export, write_json
 
 __all__ = ["Campaign", "TellReport"]
 

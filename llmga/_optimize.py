@@ -14,13 +14,21 @@ from typing import Any
 
 import numpy as np
 
-from llmga.backends import Backend, BackendError, GenerationParams, Usage, is_embedded, make_backend
-from llmga.backends._recorded import RecordedBackend
+from llmga.backends import (
+    Backend,
+    BackendError,
+    GenerationParams,
+    RecordedBackend,
+    Usage,
+    is_embedded,
+    make_backend,
+)
 from llmga.chem import StandardizationReport
 from llmga.config import Config
 from llmga.data import initial_pool
 from llmga.engine import (
     EngineResult,
+    Evaluation,
     GenerationReport,
     GeneticAlgorithm,
     Observer,
@@ -28,8 +36,7 @@ from llmga.engine import (
     default_recipes,
     observer_hooks,
 )
-from llmga.engine._oracle import Evaluation
-from llmga.errors import LLMGAError
+from llmga.errors import ConfigError, LLMGAError
 from llmga.metrics import top_k_auc, top_k_mean
 from llmga.objectives import Objective, get_objective
 from llmga.operators import (
@@ -45,8 +52,7 @@ from llmga.operators import (
 from llmga.operators.llm import GenerationDeadline
 from llmga.prompting import Templates
 from llmga.result import RunResult, load
-from llmga.store import BEST_FILE, POPULATION_FILE, RunFolder, default_run_dir
-from llmga.store._run_folder import PARETO_FILE
+from llmga.store import BEST_FILE, PARETO_FILE, POPULATION_FILE, RunFolder, default_run_dir
 
 __all__ = ["build_recipes", "optimize", "resume", "summarize"]
 
@@ -160,7 +166,7 @@ def resume(
 
 def _make_objective(cfg: Config, objective: str | Objective | Callable[..., object] | None) -> Objective:
     """The objective a configuration names (or ``objective`` itself), with the timeout it asks for."""
-    from llmga.objectives._timeout import TimeoutObjective
+    from llmga.objectives import TimeoutObjective
 
     def limited(o: Objective) -> Objective:
         return TimeoutObjective(o, cfg.objective_timeout) if cfg.objective_timeout is not None else o
@@ -169,8 +175,38 @@ def _make_objective(cfg: Config, objective: str | Objective | Callable[..., obje
         from llmga.objectives.pareto import ParetoObjective, split_specs
 
         specs = split_specs(cfg.objectives or "")
-        return ParetoObjective([limited(get_objective(spec)) for spec in specs])
-    return limited(get_objective(objective if objective is not None else cfg.objective, direction=cfg.direction))
+        return _columns_free(ParetoObjective([limited(get_objective(spec)) for spec in specs]))
+    found = get_objective(objective if objective is not None else cfg.objective)
+    directions = found.directions
+    if len(directions) > 1:
+        # An objective with several values is a Pareto run by itself; its directions are its own.
+        if cfg.direction is not None:
+            raise ConfigError(
+                f"objective {found.name!r} has {len(directions)} values, each with its own direction "
+                f"({', '.join(directions)}); --direction cannot override them: leave it out"
+            )
+        if cfg.objective_timeout is not None:
+            raise ConfigError(
+                f"--objective-timeout works on objectives with one value per molecule; {found.name!r} has "
+                f"{len(directions)}: leave it out, or give its values as --objectives a,b --pareto"
+            )
+        return _columns_free(found)
+    return limited(get_objective(found, direction=cfg.direction))
+
+
+def _columns_free(objective: Objective) -> Objective:
+    """``objective`` (with several values), once its value names are checked: each heads a column of the
+    evaluation tables, beside the fixed ones."""
+    from llmga.objectives import value_spec
+    from llmga.store import EVALUATION_COLUMNS
+
+    taken = [n for n in value_spec(objective)[1] if n in EVALUATION_COLUMNS]
+    if taken:
+        raise ConfigError(
+            f"objective {objective.name!r} names a value {taken[0]!r}, a column every run has "
+            f"({', '.join(EVALUATION_COLUMNS)}); give that value another name"
+        )
+    return objective
 
 
 def _run(
@@ -239,7 +275,7 @@ def _run(
                     "python": platform.python_version(),
                 },
             },
-            components=getattr(obj, "names", ()),
+            components=obj.value_names if len(obj.directions) > 1 else (),
         )
     started = time.perf_counter()
 
@@ -364,8 +400,10 @@ def _embedded_recipes(
     The model is loaded (and its checksum checked) here, before any oracle
     call; both model operators use the same model, fine-tuned (when on) by the first.
     """
-    from llmga.lm import EmbeddedLM  # torch: only for runs that use the model
-    from llmga.lm._finetune import FineTuneSettings
+    from llmga.lm import (
+        EmbeddedLM,  # torch: only for runs that use the model
+        FineTuneSettings,
+    )
 
     spec = config.llm.strip()
     lm = EmbeddedLM.load(None if spec == "embedded" else spec[3:])
@@ -475,8 +513,8 @@ def _finish(
             }
             for label, share in zip(ga.recipe_labels, ga.share_rule.shares, strict=True)
         }
-    if ga.pareto is not None:
-        names = ga.pareto.names
+    if ga.pareto:
+        names = ga.value_names
         front = sorted(ga.front, key=lambda e: e.call)
         folder.write_table(
             PARETO_FILE, ["smiles", "call", "generation", "operator", *names],
@@ -484,10 +522,10 @@ def _finish(
         )  # fmt: skip
         rows = list(ga.logbook)
         summary["pareto"] = {
-            "objectives": [{"name": c.name, "direction": c.direction} for c in ga.pareto.components],
+            "objectives": [{"name": n, "direction": d} for n, d in zip(names, ga.directions, strict=True)],
             "front_size": len(front),
             "hypervolume": rows[-1].get("hypervolume") if rows else None,
-            "hypervolume_reference": [float(-w * r) for w, r in zip(ga.pareto.weights, ga.hv_reference, strict=True)]
+            "hypervolume_reference": [float(-w * r) for w, r in zip(ga.weights, ga.hv_reference, strict=True)]
             if ga.hv_reference is not None
             else None,
             "note": "score, best.csv and the AUC metrics are the first objective's; pareto_front.csv has the front",

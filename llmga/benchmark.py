@@ -27,13 +27,14 @@ from typing import Any
 import pandas as pd
 
 from llmga._signals import init_worker
-from llmga.config import Config
+from llmga.config import PMO_BUDGET, Config
 from llmga.errors import ConfigError
 from llmga.objectives import available
 from llmga.store import SUMMARY_FILE
 
 __all__ = [
     "SUMMARY_COLUMNS",
+    "benchmark_config",
     "check_settings",
     "load_reference",
     "parse_seeds",
@@ -42,6 +43,12 @@ __all__ = [
     "task_table",
     "write_summary",
 ]
+
+def benchmark_config(**options: Any) -> Config:
+    """The settings shared by a benchmark's runs: ``options`` (Config fields) over PMO's budget of
+    10,000 unique oracle calls per run. :func:`run_benchmark` uses this when given no configuration."""
+    return Config(**({"budget": PMO_BUDGET} | options))
+
 
 SUMMARY_COLUMNS = (
     "task",
@@ -207,7 +214,7 @@ def run_benchmark(
     When ``stop()`` turns True, running runs end after their current generation
     (status "interrupted", redone next time) and no new run starts.
     """
-    base = config or Config()
+    base = config or benchmark_config()
     root = Path(out)
     check_settings(root, base)
     if jobs < 1:

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from llmga._signals import graceful_interrupt
-from llmga.config import Config, field_type
+from llmga.config import PMO_BUDGET, Config, field_type
 from llmga.errors import ConfigError, LLMGAError
 
 __all__ = ["NOT_CONFIG", "build_parser", "main"]
@@ -205,9 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", required=True, help="benchmark folder")
     bench.add_argument("--jobs", type=int, default=1, help="runs in parallel (each identical to its serial run)")
     bench.add_argument("--compare", default=None, help="CSV of reference Top-10 AUC (task,auc) to show beside ours")
-    _add_config_flags(bench, exclude=("objective", "seed", "out"), defaults={"budget": 10_000})
+    _add_config_flags(bench, exclude=("objective", "seed", "out"), defaults={"budget": PMO_BUDGET})
 
-    from llmga.lm._settings import TrainSettings  # torch is imported only when training runs
+    from llmga.lm import TrainSettings  # torch is imported only when training runs
 
     train = sub.add_parser(
         "train-lm",
@@ -291,7 +291,7 @@ class _JsonObserver:
 
 
 def _print_json(data: dict[str, Any]) -> None:
-    from llmga.store._sqlite import dumps
+    from llmga.store import dumps
 
     sys.stdout.write(dumps(data) + "\n")
     sys.stdout.flush()
@@ -325,13 +325,9 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
             raise ConfigError(
                 f"--resume continues a run with its own configuration; drop {given} (start a new run to change it)"
             )
-        from llmga.store import RunStore
+        from llmga.store import saved_config
 
-        store = RunStore.open(args.resume)
-        try:
-            config = Config.from_dict(store.config())
-        finally:
-            store.close()
+        config = Config.from_dict(saved_config(args.resume))
     else:
         if args.config:
             options = read_campaign(args.config) | options
@@ -550,16 +546,23 @@ def _cmd_score(args: argparse.Namespace, console: Console, err: Console) -> int:
 
 
 def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
-    from llmga.benchmark import check_settings, load_reference, parse_seeds, parse_tasks, run_benchmark, task_table
+    from llmga.benchmark import (
+        benchmark_config,
+        check_settings,
+        load_reference,
+        parse_seeds,
+        parse_tasks,
+        run_benchmark,
+        task_table,
+    )
 
     tasks, seeds = parse_tasks(args.tasks), parse_seeds(args.seeds)
     reference = load_reference(args.compare) if args.compare else None
     skip = ("command", "tasks", "seeds", "out", "jobs", "compare")
     options = {k: v for k, v in vars(args).items() if k not in skip}
-    options.setdefault("budget", 10_000)
     if args.jobs > 1:
         options.setdefault("workers", 1)  # parallel runs share the cores; results do not depend on it
-    config = Config(**options)
+    config = benchmark_config(**options)
     check_settings(args.out, config)
     total = len(tasks) * len(seeds)
     progress = Progress(

@@ -17,9 +17,10 @@ from typing import Any
 
 from llmga.errors import ConfigError
 
-__all__ = ["SELECTIONS", "Config", "field_type", "read_campaign"]
+__all__ = ["PMO_BUDGET", "SELECTIONS", "Config", "field_type", "read_campaign"]
 
 SELECTIONS = ("proportional", "rank", "tournament", "quantile")
+PMO_BUDGET = 10_000  # unique oracle calls per run in PMO: the benchmark's budget unless one is given
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:  # noqa: A002 - mirrors argparse

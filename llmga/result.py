@@ -17,12 +17,13 @@ from llmga.store import (
     GENERATIONS_FILE,
     LLM_CALL_COLUMNS,
     LLM_CALLS_FILE,
+    PARETO_FILE,
     RUN_FILE,
     STORE_FILE,
     SUMMARY_FILE,
     RunStore,
+    evaluation_table,
 )
-from llmga.store._run_folder import PARETO_FILE, evaluation_table
 
 __all__ = ["RunResult", "load"]
 
@@ -55,8 +56,16 @@ class RunResult:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.config = Config.from_json(self.path / CONFIG_FILE)
-        self.run_info: dict[str, Any] = _read_json(self.path / RUN_FILE)
+        if (self.path / CONFIG_FILE).exists():
+            self.config = Config.from_json(self.path / CONFIG_FILE)
+            self.run_info: dict[str, Any] = _read_json(self.path / RUN_FILE)
+        else:  # a run whose store has just appeared, before its JSON files: the store has both
+            store = RunStore.open(self.path)
+            try:
+                self.config = Config.from_dict(store.config())
+                self.run_info = store.meta("run") or {}
+            finally:
+                store.close()
         summary_path = self.path / SUMMARY_FILE
         self.summary: dict[str, Any] = _read_json(summary_path) if summary_path.exists() else {}
         self._evaluations: pd.DataFrame | None = None
@@ -140,7 +149,7 @@ class RunResult:
 
     def _repr_html_(self) -> str:
         """How a result shows itself in Jupyter: the summary, the optimisation curve and the best molecules."""
-        from llmga.report._notebook import result_html
+        from llmga.report import result_html
 
         return result_html(self)
 
@@ -180,7 +189,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 def load(path: str | Path) -> RunResult:
     """Open a run folder written by :func:`llmga.optimize` or ``llmga optimize``."""
     p = Path(path)
-    if not (p / CONFIG_FILE).exists() or not ((p / STORE_FILE).exists() or (p / EVALUATIONS_FILE).exists()):
+    if not (p / STORE_FILE).exists() and not ((p / CONFIG_FILE).exists() and (p / EVALUATIONS_FILE).exists()):
         raise LLMGAError(
             f"{str(path)!r} is not a run folder (it lacks {CONFIG_FILE} or {STORE_FILE}); "
             "give a folder made by `llmga optimize`, e.g. runs/logp-20260101-120000-s0"

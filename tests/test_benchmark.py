@@ -136,3 +136,12 @@ def test_interrupted_benchmark_keeps_finished_runs_and_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert "qed s0: already finished, skipped" in resumed.stdout
     assert len(pd.read_csv(out / "summary.csv")) == 4
+
+
+def test_the_benchmark_budget_is_pmo_s_in_the_library_and_the_cli():
+    from llmga.benchmark import benchmark_config
+    from llmga.cli import build_parser
+
+    assert benchmark_config().budget == 10_000 and benchmark_config(budget=300, seed=2).budget == 300
+    help_text = build_parser()._subparsers._group_actions[0].choices["benchmark"].format_help()
+    assert "(default: 10000)" in " ".join(help_text.split())

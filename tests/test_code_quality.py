@@ -21,3 +21,21 @@ def test_ruff_clean():
 def test_mypy_clean():
     proc = _run("mypy")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_no_module_imports_another_packages_private_modules():
+    """Subpackages talk through each other's public names (their __init__), never their _private modules
+    (llmga's own top-level _modules, such as llmga._signals, are shared by all of it)."""
+    import re
+
+    pattern = re.compile(r"^\s*(?:from|import)\s+llmga\.(\w+)((?:\.\w+)*)", re.MULTILINE)
+    offenders = []
+    for path in sorted((ROOT / "llmga").rglob("*.py")):
+        parts = path.relative_to(ROOT / "llmga").with_suffix("").parts
+        home = parts[0] if len(parts) > 1 else None  # the subpackage this module belongs to
+        for match in pattern.finditer(path.read_text()):
+            package, rest = match.group(1), match.group(2)
+            private = any(p.startswith("_") for p in rest.split(".") if p)
+            if private and package != home:
+                offenders.append(f"{path.relative_to(ROOT)}: {match.group(0).strip()}")
+    assert not offenders, "\n".join(offenders)

@@ -51,3 +51,13 @@ def test_an_all_empty_reply_column_stays_text_from_the_store_and_from_the_csv(tm
     _check(llmga.load(tmp_path / "r").llm_calls)
     (tmp_path / "r" / STORE_FILE).unlink()  # a folder of CSV exports only
     _check(llmga.load(tmp_path / "r").llm_calls)
+
+
+def test_a_run_whose_store_appeared_before_its_json_files_loads_from_the_store(tmp_path):
+    # A reader polling a run that is just starting can find run.sqlite before config.json is written.
+    _folder_with_failed_calls(tmp_path / "r")
+    for name in ("config.json", "run.json"):
+        (tmp_path / "r" / name).unlink()
+    result = llmga.load(tmp_path / "r")
+    assert result.config == Config(objective="qed", llm="openai:m")
+    assert result.direction == "maximize" and len(result.llm_calls) == 3

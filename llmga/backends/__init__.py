@@ -13,6 +13,7 @@ from llmga.backends._base import (
     Prompt,
     strip_thinking,
 )
+from llmga.backends._recorded import RecordedBackend
 from llmga.backends._spec import SPEC_FORMS, is_embedded, make_backend, read_replies
 from llmga.backends._usage import Usage
 from llmga.backends.replay import ReplayBackend
@@ -27,6 +28,7 @@ __all__ = [
     "GenerationParams",
     "Message",
     "Prompt",
+    "RecordedBackend",
     "ReplayBackend",
     "Usage",
     "is_embedded",

@@ -228,14 +228,17 @@ class GeneticAlgorithm:
         self.recipes = list(recipes) if recipes is not None else default_recipes(config)
         self.observers = list(observers)  # may be added to before run(): hooks are looked up on each event
         self.rng = rng if rng is not None else np.random.default_rng(config.seed)
-        self.direction = objective.direction
-        self.fitness_class: type[base.Fitness] = MaxFitness if self.direction == "maximize" else MinFitness
-        from llmga.objectives.pareto import ParetoObjective
+        from llmga.objectives import value_spec
 
-        # A Pareto run: fitness is every objective's score (DEAP weights = directions), survivors by NSGA-II.
-        self.pareto = objective if isinstance(objective, ParetoObjective) else None
-        if self.pareto is not None:
-            self.fitness_class = type("ParetoFitness", (base.Fitness,), {"weights": self.pareto.weights})
+        # One value per molecule: survivors by score. Several (a Pareto run): fitness is every value (DEAP
+        # weights = directions), survivors by NSGA-II; the score (and self.direction) is the first value's.
+        self.directions, self.value_names = value_spec(objective)
+        self.direction = self.directions[0]
+        self.weights = tuple(1.0 if d == "maximize" else -1.0 for d in self.directions)
+        self.pareto = len(self.directions) > 1
+        self.fitness_class: type[base.Fitness] = MaxFitness if self.direction == "maximize" else MinFitness
+        if self.pareto:
+            self.fitness_class = type("ParetoFitness", (base.Fitness,), {"weights": self.weights})
         self.front: list[Evaluation] = []  # the non-dominated molecules among all scored so far
         self._front_seen = 0
         self.hv_reference: np.ndarray | None = None  # hypervolume reference (minimisation form)
@@ -302,7 +305,7 @@ class GeneticAlgorithm:
         unique: dict[str, Individual] = {}
         for ind in candidates:
             unique.setdefault(ind.smiles, ind)
-        if self.pareto is not None:
+        if self.pareto:
             return list(tools.selNSGA2(list(unique.values()), self.config.population))
         ranked = sorted(unique.values(), key=lambda i: (-i.fitness.wvalues[0], i.call))
         return ranked[: self.config.population]
@@ -323,14 +326,14 @@ class GeneticAlgorithm:
         )
 
     def _front_record(self) -> dict[str, Any]:
-        if self.pareto is None:
+        if not self.pareto:
             return {}
         size, volume = self._update_front()
         return {"front_size": size, "hypervolume": volume}
 
     def _mating_fitness(self) -> np.ndarray:
         """Larger-is-better fitness for mating selection: the score, or in a Pareto run the front's rank."""
-        if self.pareto is None:
+        if not self.pareto:
             return np.array([ind.fitness.wvalues[0] for ind in self.population])
         fronts = tools.sortNondominated(self.population, len(self.population))
         rank = {id(ind): len(fronts) - i for i, front in enumerate(fronts) for ind in front}
@@ -340,8 +343,8 @@ class GeneticAlgorithm:
         """Fold the new evaluations into the Pareto front; its size and hypervolume."""
         from llmga.objectives.pareto import hypervolume, non_dominated
 
-        assert self.pareto is not None
-        weights = np.array(self.pareto.weights)
+        assert self.pareto
+        weights = np.array(self.weights)
         new = [e for e in self.oracle.records[self._front_seen :] if e.components and not math.isnan(e.score)]
         self._front_seen = len(self.oracle.records)
         pool = self.front + new

@@ -12,7 +12,7 @@ import numpy as np
 
 from llmga.errors import ObjectiveError, ResumeError
 from llmga.executors import Executor, SerialExecutor
-from llmga.objectives import Objective, check_scores
+from llmga.objectives import Objective, check_values, value_spec
 
 __all__ = ["Candidate", "Evaluation", "Oracle"]
 
@@ -36,7 +36,7 @@ class Evaluation:
     generation: int
     operator: str
     parents: tuple[int, ...]
-    components: tuple[float, ...] = ()  # every objective's score, for a Pareto run
+    components: tuple[float, ...] = ()  # every value of an objective with several (a Pareto run); () for one
 
 
 class Oracle:
@@ -55,6 +55,9 @@ class Oracle:
       first calls instead of the objective; each must be the molecule the
       record has at that call, or :class:`~llmga.errors.ResumeError` says
       where the run left its record.
+    * An objective with ``k > 1`` directions gives ``(n, k)`` values: each
+      evaluation keeps its row in ``components`` and scores the first value
+      (NaN when any value is NaN). With one direction ``components`` is ``()``.
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class Oracle:
         chunk_seconds: float = 1.0,
     ) -> None:
         self.objective = objective
+        self.width = len(value_spec(objective)[0])  # values per molecule
         self.executor = executor if executor is not None else SerialExecutor()
         self.budget = int(budget)
         self.records: list[Evaluation] = []
@@ -116,6 +120,7 @@ class Oracle:
                         "code or the initial molecules changed since the run started?); the record is unchanged"
                     )
             if recorded:
+                self._check_replay(recorded, start)
                 self._add([(rec.smiles, rec.score, rec.components) for rec in recorded], new, generation)
             rest = batch[len(recorded) :]
             while rest:
@@ -123,15 +128,31 @@ class Oracle:
                 part, rest = rest[:size], rest[size:]
                 started = time.perf_counter()
                 try:
-                    scores = self._score(part)
+                    values = self._score(part)
                 finally:
                     elapsed = time.perf_counter() - started
                     self.seconds += elapsed
                 self._per_molecule = elapsed / len(part)
-                vectors: dict[str, tuple[float, ...]] = getattr(self.objective, "vectors", {})
-                scored = [(smi, float(s), vectors.get(smi, ())) for smi, s in zip(part, scores, strict=True)]
-                self._add(scored, new, generation)
+                self._add([(smi, *self._split(row)) for smi, row in zip(part, values, strict=True)], new, generation)
         return [self.cache.get(c.smiles) for c in candidates]
+
+    def _split(self, row: np.ndarray) -> tuple[float, tuple[float, ...]]:
+        """A molecule's score and components from its row of values."""
+        if self.width == 1:
+            return float(row[0]), ()
+        components = tuple(float(v) for v in row)
+        return (math.nan if any(math.isnan(v) for v in components) else components[0]), components
+
+    def _check_replay(self, recorded: Sequence[Evaluation], start: int) -> None:
+        """Each replayed evaluation must hold as many values as the objective gives (none for one value)."""
+        want = self.width if self.width > 1 else 0
+        for i, rec in enumerate(recorded):
+            if len(rec.components) != want:
+                raise ResumeError(
+                    f"the resumed run left its record at oracle call {start + i + 1}: the record has "
+                    f"{len(rec.components)} values for {rec.smiles!r}, objective {self.objective.name!r} gives "
+                    f"{self.width} (was the objective changed since the run started?); the record is unchanged"
+                )
 
     def _chunk(self, n: int) -> int:
         """How many of ``n`` molecules to score next: about ``chunk_seconds`` of work for all workers."""
@@ -156,6 +177,7 @@ class Oracle:
             self._on_evaluations(fresh)
 
     def _score(self, batch: list[str]) -> np.ndarray:
+        """The ``(len(batch), width)`` values of ``batch``, checked."""
         name = self.objective.name
         try:
             values = self._call(batch)
@@ -168,7 +190,7 @@ class Oracle:
                 f"objective {name!r} raised {type(exc).__name__}: {exc} {where}; make it return "
                 "NaN for molecules it cannot score (everything scored so far is saved)"
             ) from exc
-        return check_scores(values, batch, name)
+        return check_values(values, batch, name, self.width)
 
     def _call(self, batch: list[str]) -> object:
         """The objective on ``batch``: in chunks on the executor's workers when it allows."""
@@ -178,27 +200,27 @@ class Oracle:
         size = -(-len(batch) // workers)
         chunks = [batch[i : i + size] for i in range(0, len(batch), size)]
         parts = self.executor.map(self.objective, chunks, min_items=1, fallback=self._rescue)
-        checked = [check_scores(p, c, self.objective.name) for p, c in zip(parts, chunks, strict=True)]
-        return np.concatenate(checked)
+        name = self.objective.name
+        return np.concatenate([check_values(p, c, name, self.width) for p, c in zip(parts, chunks, strict=True)])
 
     def _rescue(self, chunk: list[str], reason: str, alone: bool = False) -> np.ndarray:
-        """Scores of a chunk whose worker kept dying: each molecule again on its own, and one that fails
+        """Values of a chunk whose worker kept dying: each molecule again on its own, and one that fails
         again once more with nothing else running beside it (a dying worker takes the tasks queued on it
-        down too); NaN for a molecule that kills its worker even then (the reason in :attr:`failures`)."""
+        down too); a row of NaN for a molecule that kills its worker even then (the reason in :attr:`failures`)."""
         name = self.objective.name
         if len(chunk) > 1:
             singles = self.executor.map(self.objective, [[s] for s in chunk], min_items=1, fallback=self._rescue)
-            return np.concatenate([check_scores(p, [s], name) for p, s in zip(singles, chunk, strict=True)])
+            return np.concatenate([check_values(p, [s], name, self.width) for p, s in zip(singles, chunk, strict=True)])
         if not alone:
             retry = self.executor.map(self.objective, [chunk], min_items=1, fallback=self._rescue_alone)
-            return check_scores(retry[0], chunk, name)
+            return check_values(retry[0], chunk, name, self.width)
         self.failures.append((chunk[0], reason))
         warnings.warn(
             f"objective {name!r} lost its worker on molecule {chunk[0]!r} again and again ({reason}); it scores NaN",
             RuntimeWarning,
             stacklevel=2,
         )
-        return np.array([math.nan])
+        return np.full((1, self.width), math.nan)
 
     def _rescue_alone(self, chunk: list[str], reason: str) -> np.ndarray:
         return self._rescue(chunk, reason, alone=True)

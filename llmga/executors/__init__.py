@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
-from llmga.executors._base import Executor, ProcessExecutor, SerialExecutor, available_cores, make_executor
+from llmga.executors._base import (
+    Executor,
+    ProcessExecutor,
+    SerialExecutor,
+    available_cores,
+    by_value_modules,
+    make_executor,
+    send_by_value,
+)
 
-__all__ = ["Executor", "ProcessExecutor", "SerialExecutor", "available_cores", "make_executor"]
+__all__ = [
+    "Executor",
+    "ProcessExecutor",
+    "SerialExecutor",
+    "available_cores",
+    "by_value_modules",
+    "make_executor",
+    "send_by_value",
+]

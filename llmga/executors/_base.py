@@ -16,7 +16,29 @@ from typing import Any, TypeVar
 from llmga._signals import init_worker
 from llmga.errors import ConfigError
 
-__all__ = ["Executor", "ProcessExecutor", "SerialExecutor", "available_cores", "make_executor"]
+__all__ = [
+    "Executor",
+    "ProcessExecutor",
+    "SerialExecutor",
+    "available_cores",
+    "by_value_modules",
+    "make_executor",
+    "send_by_value",
+]
+
+# Modules no other machine can import (an objective loaded from FILE.py lives in one): executors that send
+# work elsewhere (Dask) pickle their functions by value. Filled by whoever creates such a module.
+_BY_VALUE: set[str] = set()
+
+
+def send_by_value(module_name: str) -> None:
+    """Mark ``module_name`` as one that executors on other machines must receive by value."""
+    _BY_VALUE.add(module_name)
+
+
+def by_value_modules() -> frozenset[str]:
+    """The modules marked by :func:`send_by_value`."""
+    return frozenset(_BY_VALUE)
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -108,11 +108,12 @@ class DaskExecutor(Executor):
         if key not in self._shared:
             import cloudpickle
 
-            from llmga.objectives.registry import USER_MODULE_PREFIX
+            from llmga.executors._base import by_value_modules
 
             # Objectives loaded from FILE.py live in modules the workers cannot import: they travel by value.
-            for name, module in list(sys.modules.items()):
-                if name.startswith(USER_MODULE_PREFIX) and name not in cloudpickle.list_registry_pickle_by_value():
+            for name in by_value_modules():
+                module = sys.modules.get(name)
+                if module is not None and name not in cloudpickle.list_registry_pickle_by_value():
                     cloudpickle.register_pickle_by_value(module)
             blob = cloudpickle.dumps(fn)
             digest = hashlib.sha256(blob).hexdigest()

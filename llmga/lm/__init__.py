@@ -15,6 +15,7 @@ from llmga.lm._settings import TrainSettings
 
 if TYPE_CHECKING:
     from llmga.lm._embedded import EMBEDDED_DIR, Edit, EmbeddedLM
+    from llmga.lm._finetune import FineTuneSettings, OnlineFineTuner
     from llmga.lm._gpt import GPT, GPTConfig
     from llmga.lm._train import TrainReport, train_lm
     from llmga.lm._vocab import Vocab, random_selfies, selfies_tokens
@@ -24,7 +25,9 @@ __all__ = [
     "GPT",
     "Edit",
     "EmbeddedLM",
+    "FineTuneSettings",
     "GPTConfig",
+    "OnlineFineTuner",
     "TrainReport",
     "TrainSettings",
     "Vocab",
@@ -37,6 +40,8 @@ _LAZY = {
     "EMBEDDED_DIR": "_embedded",
     "Edit": "_embedded",
     "EmbeddedLM": "_embedded",
+    "FineTuneSettings": "_finetune",
+    "OnlineFineTuner": "_finetune",
     "GPT": "_gpt",
     "GPTConfig": "_gpt",
     "TrainReport": "_train",

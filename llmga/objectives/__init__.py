@@ -14,10 +14,14 @@ from llmga.objectives._base import (
     FunctionObjective,
     MolObjective,
     Objective,
+    check_direction,
     check_scores,
+    check_values,
     objective,
+    value_spec,
 )
 from llmga.objectives._sascore import sa_score
+from llmga.objectives._timeout import TimeoutObjective
 from llmga.objectives.rdkit import DESCRIPTORS, SimilarityObjective, penalized_logp
 from llmga.objectives.registry import (
     ENTRY_POINT_GROUP,
@@ -41,8 +45,11 @@ __all__ = [
     "MolObjective",
     "Objective",
     "SimilarityObjective",
+    "TimeoutObjective",
     "available",
+    "check_direction",
     "check_scores",
+    "check_values",
     "file_objectives",
     "get_objective",
     "objective",
@@ -50,4 +57,5 @@ __all__ = [
     "penalized_logp",
     "register",
     "sa_score",
+    "value_spec",
 ]

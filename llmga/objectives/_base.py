@@ -22,7 +22,9 @@ __all__ = [
     "MolObjective",
     "Objective",
     "check_scores",
+    "check_values",
     "objective",
+    "value_spec",
 ]
 
 Direction = Literal["maximize", "minimize"]
@@ -50,6 +52,18 @@ class Objective(ABC):
       (``"maximize"``) or smaller (``"minimize"``) scores are better, and
       ``description`` is one line of plain English that a chemist — or a
       language model writing a prompt — can act on.
+    * An objective may give several values per molecule (a Pareto run): it
+      declares one direction per value in :attr:`directions` and a name per
+      value in :attr:`value_names` (distinct; they head the values' columns
+      in the run's tables), as properties or class attributes, and returns a
+      float array of shape ``(n, k)`` for ``n`` SMILES and ``k`` directions,
+      ``NaN`` where a value cannot be computed (see :func:`check_values`).
+      With ``k = 1`` (the default: ``directions == (direction,)``) it returns
+      a 1-D array as above (an ``(n, 1)`` array is accepted too). With
+      ``k > 1`` the engine keeps every value, chooses survivors by NSGA-II on
+      all of them, and scores each molecule by its first value (``NaN`` when
+      any value is missing, so such a molecule never survives);
+      ``directions[0]``, not ``direction``, is then that score's direction.
     * Objectives know nothing of operators, language models or the engine.
     * With ``parallel = True`` (the default) the engine may score chunks of a
       batch in worker processes and concatenate the results, so the
@@ -72,6 +86,17 @@ class Objective(ABC):
         """Score a batch of SMILES; NaN where a molecule cannot be scored."""
 
     @property
+    def directions(self) -> tuple[Direction, ...]:
+        """One direction per value this objective gives each molecule (``(direction,)`` unless overridden)."""
+        return (self.direction,)
+
+    @property
+    def value_names(self) -> tuple[str, ...]:
+        """One name per value (``(name,)`` for one value; ``name_1``, ``name_2``, ... unless overridden)."""
+        k = len(self.directions)
+        return (self.name,) if k == 1 else tuple(f"{self.name}_{i + 1}" for i in range(k))
+
+    @property
     def params(self) -> dict[str, Any]:
         """Arguments that define this objective (saved with each run)."""
         return {}
@@ -87,7 +112,7 @@ class Objective(ABC):
         """A JSON-serialisable description of this objective."""
         return {
             "name": self.name,
-            "direction": self.direction,
+            "direction": self.directions[0],
             "description": self.description,
             "params": self.params,
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
@@ -95,10 +120,10 @@ class Objective(ABC):
 
     def better(self, a: float, b: float) -> bool:
         """True when score ``a`` is strictly better than ``b`` in this direction."""
-        return a > b if self.direction == "maximize" else a < b
+        return a > b if self.directions[0] == "maximize" else a < b
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r} ({self.direction})>"
+        return f"<{type(self).__name__} {self.name!r} ({', '.join(self.directions)})>"
 
 
 def _as_float(value: object, smiles: str, name: str) -> float:
@@ -303,6 +328,101 @@ def check_scores(values: object, smiles: Sequence[str], name: str) -> np.ndarray
     arr = np.array(arr, dtype=float)
     arr[~np.isfinite(arr)] = np.nan
     return arr
+
+
+def _cell(value: object, smiles: str, name: str) -> float:
+    """One value of a molecule's row: a real number, or None/NaN (NaN)."""
+    if value is None:
+        return math.nan
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    raise ObjectiveError(
+        f"objective {name!r} returned {value!r} ({type(value).__name__}) for {smiles!r}; "
+        "each value must be a number (or None/NaN where it cannot be computed)"
+    )
+
+
+def check_values(values: object, smiles: Sequence[str], name: str, width: int) -> np.ndarray:
+    """Validate what an objective with ``width`` values per molecule returned for ``smiles``.
+
+    Returns a float64 array of shape ``(len(smiles), width)``, NaN where a
+    value is missing (``None``, NaN or an infinity). ``values`` may be an
+    array of that shape or a sequence of rows (``width = 1``: also a 1-D
+    array or sequence, validated by :func:`check_scores`). Raises
+    :class:`~llmga.errors.ObjectiveError` naming the objective, the shape it
+    returned and the shape wanted.
+    """
+    n = len(smiles)
+    if width == 1:
+        if isinstance(values, np.ndarray) and values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        return check_scores(values, smiles, name).reshape(n, 1)
+    want = (
+        f"it declares {width} directions, so it must return an array of shape ({n}, {width}) "
+        "(NaN where a value cannot be computed)"
+    )
+    if values is None:
+        raise ObjectiveError(f"objective {name!r} returned None for a batch of {n} molecules; {want}")
+    if not isinstance(values, np.ndarray) and hasattr(values, "__array__") and not isinstance(values, (str, bytes)):
+        values = np.asarray(values)  # a DataFrame, a tensor: iterating over it would not give its rows
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        arr = values.astype(float, copy=False)
+    else:
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise ObjectiveError(f"objective {name!r} returned {values!r} for a batch of {n} molecules; {want}")
+        rows = list(values)
+        if len(rows) != n:
+            raise ObjectiveError(f"objective {name!r} returned {len(rows)} rows for {n} molecules; {want}")
+        arr = np.empty((n, width))
+        for i, (row, smi) in enumerate(zip(rows, smiles, strict=True)):
+            if isinstance(row, (str, bytes)) or not isinstance(row, Iterable):
+                raise ObjectiveError(
+                    f"objective {name!r} returned {row!r} for {smi!r}; it declares {width} directions, "
+                    f"so it must give {width} values per molecule (a row of shape ({width},))"
+                )
+            cells = list(row)
+            if len(cells) != width:
+                raise ObjectiveError(
+                    f"objective {name!r} returned {len(cells)} values for {smi!r}; it declares {width} "
+                    f"directions, so it must give {width} values per molecule (NaN where one cannot be computed)"
+                )
+            arr[i] = [_cell(v, smi, name) for v in cells]
+    if arr.shape != (n, width):
+        raise ObjectiveError(f"objective {name!r} returned an array of shape {arr.shape} for {n} molecules; {want}")
+    arr = np.array(arr, dtype=float)
+    arr[~np.isfinite(arr)] = np.nan
+    return arr
+
+
+def value_spec(objective: Objective) -> tuple[tuple[Direction, ...], tuple[str, ...]]:
+    """The checked ``directions`` and ``value_names`` of ``objective`` (one valid direction and one distinct,
+    non-empty name per value); :class:`~llmga.errors.ObjectiveError` says what is wrong."""
+    name = objective.name
+    try:
+        declared = tuple(objective.directions)
+        names = tuple(objective.value_names)
+    except TypeError as exc:
+        raise ObjectiveError(
+            f"objective {name!r}: directions and value_names must be tuples of strings ({exc})"
+        ) from exc
+    if not declared:
+        raise ObjectiveError(f"objective {name!r} declares no directions; give one per value, e.g. ('maximize',)")
+    bad = [d for d in declared if d not in DIRECTIONS]
+    if bad:
+        raise ObjectiveError(
+            f"objective {name!r}: direction {bad[0]!r} is not valid: declare 'maximize' or 'minimize' for each value"
+        )
+    directions = tuple(check_direction(d) for d in declared)
+    if len(names) != len(directions) or not all(isinstance(v, str) and v for v in names):
+        raise ObjectiveError(
+            f"objective {name!r} names {len(names)} values ({', '.join(map(str, names))}) for its "
+            f"{len(directions)} directions ({', '.join(directions)}); give value_names one non-empty name per direction"
+        )
+    if len(set(names)) != len(names):
+        raise ObjectiveError(
+            f"objective {name!r} names a value twice ({', '.join(names)}); give each value its own name"
+        )
+    return directions, names
 
 
 def objective(

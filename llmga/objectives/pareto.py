@@ -1,22 +1,23 @@
 """Several objectives optimised together (``--objectives qed,sa --pareto``): the engine keeps a Pareto set.
 
-:class:`ParetoObjective` scores every component for each molecule and keeps
-the vectors (:attr:`ParetoObjective.vectors`); its one-number ``score`` is the
-first component's, so Top-K AUC and the best-molecule tables speak of the
-first objective, while survivors are chosen by NSGA-II on all of them (see
-:mod:`llmga.engine`). Each component keeps its own direction.
+:class:`ParetoObjective` scores every component for each molecule and
+returns the ``(n, k)`` matrix of their values, declaring each component's
+direction and name (:attr:`~llmga.objectives.Objective.directions`,
+:attr:`~llmga.objectives.Objective.value_names`). Like any objective with
+several values, its one-number ``score`` is the first value, so Top-K AUC
+and the best-molecule tables speak of the first objective, while survivors
+are chosen by NSGA-II on all of them (see :mod:`llmga.engine`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from llmga.errors import ObjectiveError
-from llmga.objectives._base import Objective, check_scores
+from llmga.objectives._base import Direction, Objective, check_values, value_spec
 
 __all__ = ["ParetoObjective", "dominates", "hypervolume", "non_dominated", "split_specs"]
 
@@ -29,35 +30,48 @@ def split_specs(text: str) -> list[str]:
 
 
 class ParetoObjective(Objective):
-    """Scores each molecule on every component; ``score`` is the first component's."""
+    """Every component's values for each molecule, side by side: an ``(n, k)`` array.
 
-    parallel = False  # the vectors are kept in this process; the components may use workers themselves
+    Its values are its components' values in order (a component with
+    several values gives all of them), with their directions and names. It
+    is scored on worker processes when every component may be
+    (``parallel``).
+    """
 
     def __init__(self, components: Sequence[Objective]) -> None:
         if len(components) < 2:
             raise ObjectiveError("--pareto needs at least two objectives, e.g. --objectives qed,sa")
-        names = [c.name for c in components]
+        specs = [value_spec(c) for c in components]
+        names = [n for _, value_names in specs for n in value_names]
         if len(set(names)) != len(names):
             raise ObjectiveError(f"--objectives names an objective twice ({', '.join(names)}); give each once")
         self.components = list(components)
         self.names = names
-        self.weights = tuple(1.0 if c.direction == "maximize" else -1.0 for c in components)
-        self.direction = components[0].direction
-        self.name = "pareto(" + ",".join(names) + ")"
+        self._directions: tuple[Direction, ...] = tuple(d for directions, _ in specs for d in directions)
+        self._widths = [len(directions) for directions, _ in specs]
+        self.weights = tuple(1.0 if d == "maximize" else -1.0 for d in self._directions)
+        self.direction = self._directions[0]
+        self.parallel = all(c.parallel for c in components)
+        self.name = "pareto(" + ",".join(c.name for c in components) + ")"
         self.description = "Pareto front of " + "; ".join(
-            f"{c.name} ({c.direction}): {c.description}" for c in components
+            f"{c.name} ({', '.join(d)}): {c.description}" for c, (d, _) in zip(components, specs, strict=True)
         )
-        self.vectors: dict[str, tuple[float, ...]] = {}
+
+    @property
+    def directions(self) -> tuple[Direction, ...]:
+        return self._directions
+
+    @property
+    def value_names(self) -> tuple[str, ...]:
+        return tuple(self.names)
 
     def __call__(self, smiles: Sequence[str]) -> np.ndarray:
         smiles = list(smiles)
-        columns = [check_scores(c(smiles), smiles, c.name) for c in self.components]
-        matrix = np.column_stack(columns) if smiles else np.zeros((0, len(columns)))
-        for s, row in zip(smiles, matrix, strict=True):
-            self.vectors[s] = tuple(float(v) for v in row)
-        first = matrix[:, 0].copy() if smiles else np.zeros(0)
-        first[np.isnan(matrix).any(axis=1)] = math.nan  # a molecule one component cannot score is not scored
-        return first
+        parts = [
+            check_values(c(smiles), smiles, c.name, width)
+            for c, width in zip(self.components, self._widths, strict=True)
+        ]
+        return np.hstack(parts)
 
     def card(self) -> dict[str, Any]:
         return super().card() | {"components": [c.card() for c in self.components]}

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from llmga.errors import ObjectiveError
+from llmga.executors import send_by_value
 from llmga.objectives._base import FunctionObjective, Objective, check_direction
 from llmga.objectives.pmo import GUACAMOL_TASKS, MODEL_TASKS
 from llmga.objectives.rdkit import DESCRIPTORS, SimilarityObjective, descriptor_objective
@@ -43,8 +44,8 @@ __all__ = [
     "parse_spec",
     "register",
 ]
-# The name prefix of the modules that objective files (FILE.py:fn) are imported as; executors that send
-# work to other machines pickle these by value, as no other process can import them.
+# The name prefix of the modules that objective files (FILE.py:fn) are imported as (marked with
+# llmga.executors.send_by_value: executors that send work to other machines pickle them by value).
 USER_MODULE_PREFIX = "llmga_user_objective_"
 
 ENTRY_POINT_GROUP = "llmga.objectives"
@@ -335,6 +336,7 @@ def _import_file(path_text: str) -> tuple[Any, str]:
         raise ObjectiveError(f"objective file {path_text!r} cannot be imported as Python")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    send_by_value(module_name)  # no other machine can import it: Dask workers get its functions by value
     try:
         spec.loader.exec_module(module)
     except Exception as exc:

@@ -25,8 +25,7 @@ from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilt
 
 if TYPE_CHECKING:
     from llmga.engine import Evaluation
-    from llmga.lm import Edit, EmbeddedLM
-    from llmga.lm._finetune import FineTuneSettings, OnlineFineTuner
+    from llmga.lm import Edit, EmbeddedLM, FineTuneSettings, OnlineFineTuner
 
 __all__ = ["LMCrossover", "LMMutation", "LMOperator", "keep_range"]
 
@@ -152,7 +151,7 @@ class LMOperator(Operator):
         always did, so a seed gives the same run)."""
         if self.finetune is None:
             return
-        from llmga.lm._finetune import OnlineFineTuner
+        from llmga.lm import OnlineFineTuner
 
         if self._tuner is None:
             self._tuner = OnlineFineTuner(self.lm, self.finetune)

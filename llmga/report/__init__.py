@@ -7,5 +7,6 @@
 from __future__ import annotations
 
 from llmga.report._html import compare, molecule_grid, render_html, report
+from llmga.report._notebook import result_html
 
-__all__ = ["compare", "molecule_grid", "render_html", "report"]
+__all__ = ["compare", "molecule_grid", "render_html", "report", "result_html"]
