@@ -322,7 +322,7 @@ def _credit(ga: GeneticAlgorithm, told: list[Evaluation], asked: list[tuple[str,
             made.setdefault(batch, []).append((smiles, recipe))
     for batch in sorted(made):
         known = [e for e in told if batch_of[e.smiles] <= batch]
-        population = {ind.smiles for ind in ga._survivors(ga._individuals(known))}
+        population = {ind.smiles for ind in ga.survivors(known)}
         rewards: list[float | None] = []
         for index in range(len(ga.recipes)):
             kids = [s for s, r in made[batch] if r == index]
@@ -335,10 +335,7 @@ def _propose(
 ) -> list[tuple[Candidate, int]]:
     """``n`` new molecules (each with its recipe) from the population the told molecules make, by the
     GA's own operators at the shares :func:`_credit` left."""
-    ga.oracle.records = list(told)
-    ga.oracle.cache = {e.smiles: e for e in told}
-    ga.population = ga._survivors(ga._individuals(told))
-    ga.hall_of_fame.update(ga.population)
+    ga.restore(told)
     out: dict[str, tuple[Candidate, int]] = {}
     for _ in range(_ROUNDS):
         for cand, recipe in ga.propose(batch):

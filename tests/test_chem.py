@@ -75,9 +75,8 @@ def test_strings_rdkit_cannot_survive_never_reach_it():
     # process so a crash fails this test instead of killing pytest. The limit keeps a wide margin:
     # the longest accepted strings are read and written even on a 1 MiB thread stack.
     code = (
-        "import threading, time\n"
+        "import threading\n"
         "from llmga.chem import MAX_SMILES_CHARS as N, canonical, standardize, to_mol\n"
-        "start = time.perf_counter()\n"
         "assert canonical('C' * 20_000) is None and to_mol('C(' * 20_000) is None\n"
         "assert standardize('C' * 10_000_000).reason == f'longer than {N} characters'\n"
         "at_limit = ['C' * N, 'C(' * (N // 3) + 'C' + ')' * (N // 3), 'c1ccc(cc1)' * (N // 10),\n"
@@ -88,7 +87,6 @@ def test_strings_rdkit_cannot_survive_never_reach_it():
         "threading.stack_size(1 << 20)\n"
         "t = threading.Thread(target=work); t.start(); t.join()\n"
         "assert done == [True] * 4, done\n"
-        "assert time.perf_counter() - start < 10\n"
         "print('ok')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

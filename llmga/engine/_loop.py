@@ -153,6 +153,21 @@ class GenerationReport:
     population: tuple[int, ...] = ()  # the calls of the population's molecules, best first
 
 
+@dataclass
+class _Asked:
+    """What one :meth:`GeneticAlgorithm.ask` proposed, kept until its evaluations are told."""
+
+    generation: int
+    candidates: list[Candidate]
+    origins: list[int]  # the recipe of each candidate
+    asked: list[int]  # children asked of each recipe
+    valid: int  # children that were valid molecules, before filters and prescreen
+    rejected: int
+    prescreened: int
+    before: int = 0  # oracle calls used when they were asked
+    hits: int = 0  # oracle cache hits then
+
+
 class Observer(Protocol):
     """Receives the engine's news: run folders, progress bars, loggers, notebook callbacks.
 
@@ -265,6 +280,8 @@ class GeneticAlgorithm:
             self.prescreen = get_objective(config.prescreen)
         self.prescreened = 0  # children the prescreen kept from the oracle, over the run
         self.population: list[Individual] = []
+        self.generation = 0  # the last generation told (0: the initial population)
+        self._asked: _Asked | None = None  # what the last ask() proposed, until it is told
         self.hall_of_fame = tools.HallOfFame(100, similar=lambda a, b: a.smiles == b.smiles)
         self.logbook = tools.Logbook()
         self.logbook.header = ["gen", "calls", "new", "valid", "dup", "best", "top10", "mean"]
@@ -427,13 +444,16 @@ class GeneticAlgorithm:
         counts[order[: n - counts.sum()]] += 1
         return [int(c) for c in counts]
 
-    def _offspring(self, pool: list[Individual], generation: int) -> tuple[list[Candidate], list[int], list[int]]:
-        """All of one generation's children as candidates, the recipe of each, and children asked per recipe."""
+    def _offspring(
+        self, pool: list[Individual], generation: int, n: int
+    ) -> tuple[list[Candidate], list[int], list[int]]:
+        """All ``n`` of one generation's children as candidates, the recipe of each, and children asked per
+        recipe."""
         rng, ctx = self.rng, self._context(generation)
         children: list[tuple[str | Child | None, tuple[int, ...], str]] = []
         checked: list[bool] = []  # whether each child was validated by the operator that made it
         origin: list[int] = []  # the recipe of each child
-        asked = self._split(self.config.offspring)
+        asked = self._split(n)
         for index, (recipe, n) in enumerate(zip(self.recipes, asked, strict=True)):
             if n == 0:
                 continue
@@ -615,17 +635,78 @@ class GeneticAlgorithm:
         for op in self.operators():
             op.tell(told, context)
 
+    def survivors(self, evaluations: Sequence[Evaluation | None]) -> list[Individual]:
+        """The population ``evaluations`` make: the best ``population`` of the scored ones (by NSGA-II when
+        the objective has several values), best first."""
+        return self._survivors(self._individuals(evaluations))
+
+    def restore(self, evaluations: Sequence[Evaluation]) -> None:
+        """Start from evaluations scored elsewhere (a campaign's told molecules, in call order): they become
+        the record and the population is the best of them, so the next proposals are made from it."""
+        self.oracle.record(evaluations)
+        self.population = self.survivors(evaluations)
+        self.hall_of_fame.update(self.population)
+        self.generation = max((e.generation for e in evaluations), default=0)
+
+    def _variation(self, generation: int, n: int) -> _Asked:
+        """Selection, variation, filters and prescreen: one generation's ``n`` children as candidates."""
+        fitness = self._mating_fitness()
+        picks = select(fitness, len(self.population), self.rng, self.config.selection, self.config.tournament_size)
+        candidates, origins, asked = self._offspring([self.population[i] for i in picks], generation, n)
+        valid = len(candidates)
+        candidates, origins, rejected = self._screen(candidates, origins)
+        candidates, origins, prescreened = self._prescreen(candidates, origins, generation)
+        return _Asked(generation, candidates, origins, asked, valid, rejected, prescreened)
+
+    def ask(self, n: int | None = None) -> list[Candidate]:
+        """The next generation's children to score, in order: ``n`` of them (default: ``offspring``) made by
+        the recipes from a mating pool of the population, less those a filter or the prescreen rejects
+        (molecules scored before may be among them: the oracle serves them from its cache). Give their
+        evaluations to :meth:`tell` before asking again. The initial population is scored first, on the
+        first ask."""
+        if self._asked is not None:
+            raise OperatorError("ask() was called twice without tell(): tell the evaluations of the last ask first")
+        if not self.population:
+            self._start = self._start or time.perf_counter()
+            self._initialise()
+        self._asked = self._variation(self.generation + 1, self.config.offspring if n is None else n)
+        self._asked.before, self._asked.hits = self.oracle.used, self.oracle.cache_hits
+        return list(self._asked.candidates)
+
+    def tell(self, evaluations: Sequence[Evaluation | None]) -> GenerationReport:
+        """Fold the evaluations of the last :meth:`ask` (one per candidate, in order; ``None`` where a
+        candidate was not scored) into the population: survivors, hall of fame, recipe shares, the
+        generation's record for the observers, and what each operator is told (:meth:`Operator.tell`)."""
+        asked = self._asked
+        if asked is None:
+            raise OperatorError("tell() without ask(): ask for a generation's candidates first")
+        if len(evaluations) != len(asked.candidates):
+            raise OperatorError(
+                f"tell() got {len(evaluations)} evaluations for the {len(asked.candidates)} candidates asked; "
+                "give one per candidate, in order (None where one was not scored)"
+            )
+        self._asked = None
+        self.oracle.record([e for e in evaluations if e is not None])
+        self.generation = asked.generation
+        offspring = self._individuals(evaluations)
+        self.population = self._survivors(self.population + offspring)
+        self.hall_of_fame.update(offspring)
+        self._credit(asked.candidates, asked.origins, asked.asked, asked.before)
+        new_calls = self.oracle.used - asked.before
+        duplicates = self.oracle.cache_hits - asked.hits
+        report = self._record(
+            asked.generation, new_calls, sum(asked.asked), asked.valid, duplicates, asked.rejected, asked.prescreened
+        )
+        self._tell(asked.generation, asked.before)
+        return report
+
     def propose(self, generation: int) -> list[tuple[Candidate, int]]:
         """One generation's new children without scoring them (ask/tell campaigns), each with the index
         of its recipe: selection, variation, filters and prescreen as in :meth:`run`; molecules already
         scored are left out."""
-        fitness = self._mating_fitness()
-        picks = select(fitness, len(self.population), self.rng, self.config.selection, self.config.tournament_size)
-        candidates, origins, _ = self._offspring([self.population[i] for i in picks], generation)
-        candidates, origins, _ = self._screen(candidates, origins)
-        candidates, origins, _ = self._prescreen(candidates, origins, generation)
+        proposal = self._variation(generation, self.config.offspring)
         cache = self.oracle.cache
-        return [(c, o) for c, o in zip(candidates, origins, strict=True) if c.smiles not in cache]
+        return [(c, o) for c, o in zip(proposal.candidates, proposal.origins, strict=True) if c.smiles not in cache]
 
     def run(self) -> EngineResult:
         """Run until the budget, patience or generation limit stops it."""
@@ -638,10 +719,10 @@ class GeneticAlgorithm:
                     self.oracle_executor.close()
 
     def _run(self) -> EngineResult:
+        """The loop: ask, score, tell, until something stops it."""
         self._start = time.perf_counter()
         self._initialise()
         stale = stalled = 0
-        generation = 0
         stop = "budget"
         while True:
             reason = self.stop() if self.stop is not None else None
@@ -651,33 +732,17 @@ class GeneticAlgorithm:
             if self.oracle.exhausted:
                 stop = "budget"
                 break
-            if self.config.max_generations is not None and generation >= self.config.max_generations:
+            if self.config.max_generations is not None and self.generation >= self.config.max_generations:
                 stop = "max_generations"
                 break
-            generation += 1
-            fitness = self._mating_fitness()
-            picks = select(fitness, len(self.population), self.rng, self.config.selection, self.config.tournament_size)
-            pool = [self.population[i] for i in picks]
-            candidates, origins, asked = self._offspring(pool, generation)
-            valid = len(candidates)
-            candidates, origins, rejected = self._screen(candidates, origins)
-            candidates, origins, prescreened = self._prescreen(candidates, origins, generation)
-            proposed = sum(asked)
+            candidates = self.ask()
             before = self.oracle.used
-            hits = self.oracle.cache_hits
-            evaluations = self.oracle.evaluate(candidates, generation)
-            new_calls = self.oracle.used - before
-            offspring = self._individuals(evaluations)
-            self.population = self._survivors(self.population + offspring)
-            self.hall_of_fame.update(offspring)
-            self._credit(candidates, origins, asked, before)
-            self._record(generation, new_calls, proposed, valid, self.oracle.cache_hits - hits, rejected, prescreened)
-            self._tell(generation, before)
+            report = self.tell(self.oracle.evaluate(candidates, self.generation + 1))
 
             # PMO's rule: patience counts generations in a row in which no child entered the population.
             entered = any(ind.call > before for ind in self.population)
             stale = 0 if entered else stale + 1
-            stalled = stalled + 1 if new_calls == 0 else 0
+            stalled = stalled + 1 if report.new_calls == 0 else 0
             if self.config.patience and stale >= self.config.patience and not self.oracle.exhausted:
                 stop = "patience"
                 break
@@ -689,7 +754,7 @@ class GeneticAlgorithm:
             logbook=self.logbook,
             hall_of_fame=self.hall_of_fame,
             population=self.population,
-            generations=generation,
+            generations=self.generation,
             stop_reason=stop,
             elapsed_s=time.perf_counter() - self._start,
         )

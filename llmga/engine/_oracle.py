@@ -96,6 +96,14 @@ class Oracle:
     def exhausted(self) -> bool:
         return len(self.records) >= self.budget
 
+    def record(self, evaluations: Sequence[Evaluation]) -> None:
+        """Take evaluations scored elsewhere (a lab's results told to a campaign) into the record and cache,
+        in order; those already recorded (everything :meth:`evaluate` returned) are skipped."""
+        for e in evaluations:
+            if e.smiles not in self.cache:
+                self.records.append(e)
+                self.cache[e.smiles] = e
+
     def scores(self) -> np.ndarray:
         """All scores in call order (NaN where the objective could not score)."""
         return np.fromiter((r.score for r in self.records), dtype=float, count=len(self.records))
