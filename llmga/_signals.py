@@ -47,8 +47,17 @@ def graceful_interrupt() -> Iterator[Callable[[], bool]]:
         requested.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def stop_requested() -> bool:
+        # RDKit swaps its own SIGINT handler in and out around substructure searches, at the C level where
+        # Python does not see it; one that lands in that window can leave the default (kill) behind. So the
+        # handler is put back each time the engine asks (after every generation), in case it was lost.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, handler)
+        return requested.is_set()
+
     try:
-        yield requested.is_set
+        yield stop_requested
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)

@@ -710,6 +710,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except LLMGAError as exc:
             err.print(_said("error:", "bold red", exc), soft_wrap=True)
             return 1
+        except KeyboardInterrupt:  # a second Ctrl-C while a command was already stopping: still no traceback
+            err.print(_said("interrupted:", "yellow", "everything finished so far is kept"), soft_wrap=True)
+            return 130
 
 
 if __name__ == "__main__":
