@@ -20,6 +20,7 @@ __all__ = [
     "Message",
     "Prompt",
     "looks_like_reasoning_model",
+    "reasoning_budget",
     "rejects_system_role",
     "strip_thinking",
 ]
@@ -83,6 +84,14 @@ def rejects_system_role(message: str) -> bool:
 def looks_like_reasoning_model(model: str) -> bool:
     """Whether a model name is of a reasoning family (o1/o3/o4, gpt-5, gpt-oss, DeepSeek-R1, QwQ, ``*thinking*``)."""
     return bool(_REASONING_NAME.search(model.strip().rsplit("/", 1)[-1]))
+
+
+def reasoning_budget(model: str, reasoning_tokens: int | None) -> int:
+    """Tokens added to ``max_new_tokens`` for hidden thinking: ``reasoning_tokens`` when given (at least 0),
+    else :data:`DEFAULT_REASONING_TOKENS` for a model of a reasoning family and 0 for any other."""
+    if reasoning_tokens is not None:
+        return max(0, reasoning_tokens)
+    return DEFAULT_REASONING_TOKENS if looks_like_reasoning_model(model) else 0
 
 
 class BackendError(LLMGAError):

@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from llmga.backends._base import (
-    DEFAULT_REASONING_TOKENS,
     Backend,
     BackendError,
     Completion,
     GenerationParams,
     Prompt,
-    looks_like_reasoning_model,
+    reasoning_budget,
     rejects_system_role,
 )
 
@@ -110,11 +109,7 @@ class HFBackend(Backend):
         self.chat = has_template if chat is None else (chat and has_template)
         self.fold_system = False  # learned: the chat template rejects the system role
         self.context = _context_size(config, self.tokenizer)
-        self.reasoning_tokens = (
-            max(0, reasoning_tokens)
-            if reasoning_tokens is not None
-            else (DEFAULT_REASONING_TOKENS if looks_like_reasoning_model(model) else 0)
-        )
+        self.reasoning_tokens = reasoning_budget(model, reasoning_tokens)
         eos = getattr(getattr(self.net, "generation_config", None), "eos_token_id", None)
         eos_ids = eos if isinstance(eos, list) else [eos]
         self._eos = {int(t) for t in [*eos_ids, self.tokenizer.eos_token_id] if t is not None}

@@ -43,7 +43,7 @@ from llmga.backends._base import (
     Completion,
     GenerationParams,
     Prompt,
-    looks_like_reasoning_model,
+    reasoning_budget,
     rejects_system_role,
 )
 
@@ -185,11 +185,7 @@ class OpenAIBackend(Backend):
         self.token_param = "max_completion_tokens" if chat and official else "max_tokens"
         self._token_param_switched = False
         self._reasoning_given = reasoning_tokens is not None
-        self.reasoning_tokens = (
-            max(0, reasoning_tokens)
-            if reasoning_tokens is not None
-            else (DEFAULT_REASONING_TOKENS if looks_like_reasoning_model(model) else 0)
-        )
+        self.reasoning_tokens = reasoning_budget(model, reasoning_tokens)
         self.n_ignored = False  # learned from replies: the server returns one choice whatever n is
         self.n_refused = False  # learned from errors: the server answers n > 1 with an error
         self.fold_system = False  # learned from errors: the model's chat template rejects the system role

@@ -13,13 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from llmga.backends._base import (
-    DEFAULT_REASONING_TOKENS,
     Backend,
     BackendError,
     Completion,
     GenerationParams,
     Prompt,
-    looks_like_reasoning_model,
+    reasoning_budget,
     rejects_system_role,
 )
 
@@ -70,11 +69,7 @@ class VLLMBackend(Backend):
         self.model = model
         self.chat = chat
         self.fold_system = False
-        self.reasoning_tokens = (
-            max(0, reasoning_tokens)
-            if reasoning_tokens is not None
-            else (DEFAULT_REASONING_TOKENS if looks_like_reasoning_model(model) else 0)
-        )
+        self.reasoning_tokens = reasoning_budget(model, reasoning_tokens)
         try:
             self.engine = vllm.LLM(model=model, gpu_memory_utilization=gpu_memory_utilization, **engine)
         except Exception as exc:
