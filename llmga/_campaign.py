@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from llmga.chem import StandardizationReport, canonical, standardize
+from llmga.chem import StandardizationReport, canonical, shorten, standardize
 from llmga.config import Config
 from llmga.data import InitFileWarning, initial_pool, read_init_file
 from llmga.engine import Candidate, Evaluation, GeneticAlgorithm
@@ -52,10 +52,6 @@ class _Told(Objective):
         )
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
-
-
 @dataclass
 class TellReport:
     """What :meth:`Campaign.tell` did with each row: recorded, or why not.
@@ -80,7 +76,7 @@ class TellReport:
             ("not valid SMILES", self.invalid),
         ):
             if items:
-                shown = ", ".join(map(_short, items[:5])) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+                shown = ", ".join(map(shorten, items[:5])) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
                 parts.append(f"{len(items)} {label}: {shown}")
         std = self.standardization
         if set(std.dropped) - {"invalid SMILES"}:

@@ -36,6 +36,7 @@ __all__ = [
     "morgan",
     "morgan_generator",
     "quiet_rdkit",
+    "shorten",
     "standardize",
     "standardize_all",
     "to_mol",
@@ -92,6 +93,11 @@ def to_smiles(mol: Chem.Mol | None) -> str | None:
     except (RuntimeError, ValueError):
         return None
     return smiles or None
+
+
+def shorten(text: str) -> str:
+    """``text`` as shown in messages and reports: whole up to 80 characters, else its first 60 and its length."""
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
 
 
 def has_dummy_atoms(mol: Chem.Mol) -> bool:
@@ -260,7 +266,7 @@ class StandardizationReport:
     def add(self, given: str, result: Standardized) -> None:
         """Count one input and what :func:`standardize` made of it."""
         self.total += 1
-        shown = given if len(given) <= 80 else f"{given[:60]}... ({len(given)} characters)"
+        shown = shorten(given)
         if result.smiles is None:
             reason = result.reason or _INVALID
             self.dropped[reason] += 1
