@@ -185,7 +185,7 @@ class ProcessExecutor(Executor):
         # A worker that died (killed, say) may have held a lock of the task queue: the others then wait
         # on it for ever and a plain shutdown with them. So when one is gone, end the rest first.
         workers = list((getattr(self._pool, "_processes", None) or {}).values())
-        if any(not w.is_alive() for w in workers):
+        if getattr(self._pool, "_broken", False) or any(not w.is_alive() for w in workers):
             for w in workers:
                 if w.is_alive():
                     w.kill()
