@@ -25,10 +25,10 @@ import numpy as np
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 
-from llmga import summarize
+from llmga import build_engine, summarize
 from llmga.config import Config
 from llmga.data import zinc250k
-from llmga.engine import GeneticAlgorithm, Recipe
+from llmga.engine import Recipe
 from llmga.objectives import get_objective
 from llmga.operators import GraphCrossover, GraphMutation, Operator, Parent, VariationContext
 from llmga.store import RunFolder
@@ -107,7 +107,7 @@ def main() -> None:
         t0 = time.perf_counter()
         folder = RunFolder(f"{tmp}/run")
         folder.create(config.to_dict(), {})
-        ga = GeneticAlgorithm(
+        ga = build_engine(
             objective, config, zinc250k(), recipes=[Recipe(crossover, mutation, 0.067)], observers=[folder]
         )
         scoring = 0.0

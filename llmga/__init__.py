@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import metadata as _metadata
 
 from llmga._campaign import Campaign, TellReport
-from llmga._optimize import optimize, resume, summarize
+from llmga._optimize import build_engine, optimize, resume, summarize
 from llmga.config import Config
 from llmga.engine import GeneticAlgorithm, Recipe
 from llmga.errors import ConfigError, InitPopulationError, LLMGAError, ObjectiveError, OperatorError, ResumeError
@@ -47,6 +47,7 @@ __all__ = [
     "VariationContext",
     "__version__",
     "available",
+    "build_engine",
     "get_objective",
     "load",
     "objective",

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import sys
+from llmga.cli import entry
 
-from llmga.cli import main
-
-sys.exit(main())
+entry()

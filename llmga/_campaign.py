@@ -204,7 +204,7 @@ class Campaign:
         """
         if n < 1:
             raise ConfigError(f"--n {n}: ask for at least one molecule")
-        from llmga._optimize import build_recipes
+        from llmga._optimize import build_engine, build_recipes
         from llmga.backends import Usage, make_backend
 
         store = RunStore.open(self.path, write=True)
@@ -232,11 +232,11 @@ class Campaign:
                     with warnings.catch_warnings():  # told when the campaign was made
                         warnings.simplefilter("ignore", InitFileWarning)
                         pool, _ = initial_pool(cfg.init, neutralize=cfg.neutralize)
-                    ga = GeneticAlgorithm(objective, cfg, pool, rng=rng, executor=SerialExecutor())
+                    ga = build_engine(objective, cfg, pool, rng=rng, executor=SerialExecutor())
                     proposals = [(c, -1) for c in ga.initial_candidates(n, taken)[0]]
                 else:
                     recipes = build_recipes(cfg, backend, log=log)
-                    ga = GeneticAlgorithm(objective, cfg, [], recipes=recipes, rng=rng, executor=SerialExecutor())
+                    ga = build_engine(objective, cfg, [], recipes=recipes, rng=rng, executor=SerialExecutor())
                     _credit(ga, told, asked)
                     proposals = _propose(ga, told, taken, n, batch)
                     used = (round(float(x), 4) for x in ga.share_rule.shares)
@@ -306,9 +306,10 @@ class Campaign:
 
 
 def _credit(ga: GeneticAlgorithm, told: list[Evaluation], asked: list[tuple[str, int, int, bool]]) -> None:
-    """Replay the adaptive share rule over the told batches, in order, as the engine credits generations:
-    a recipe's reward for a batch is the share of its told children that are in the population the
-    molecules told up to that batch make. Deterministic in the told data."""
+    """Replay the share rule's credit over the told batches, in order, as the engine credits generations
+    (:meth:`~llmga.engine.ShareRule.credit`): a recipe's reward for a batch is the share of its told
+    children that are in the population the molecules told up to that batch make. Deterministic in the
+    told data."""
     if len(ga.recipes) < 2:
         return
     batch_of = {e.smiles: e.generation for e in told}
@@ -319,11 +320,8 @@ def _credit(ga: GeneticAlgorithm, told: list[Evaluation], asked: list[tuple[str,
     for batch in sorted(made):
         known = [e for e in told if batch_of[e.smiles] <= batch]
         population = {ind.smiles for ind in ga.survivors(known)}
-        rewards: list[float | None] = []
-        for index in range(len(ga.recipes)):
-            kids = [s for s, r in made[batch] if r == index]
-            rewards.append(sum(s in population for s in kids) / len(kids) if kids else None)
-        ga.share_rule.update(rewards)
+        kids = [[s for s, r in made[batch] if r == index] for index in range(len(ga.recipes))]
+        ga.share_rule.credit([len(k) for k in kids], [sum(s in population for s in k) for k in kids])
 
 
 def _propose(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import platform
 import time
@@ -14,47 +13,35 @@ from typing import Any
 
 import numpy as np
 
-from llmga.backends import (
-    Backend,
-    BackendError,
-    GenerationParams,
-    RecordedBackend,
-    Usage,
-    is_embedded,
-    make_backend,
-)
+from llmga.backends import BackendError, GenerationParams, RecordedBackend, Usage, make_backend
 from llmga.chem import StandardizationReport
 from llmga.config import Config
 from llmga.data import initial_pool
 from llmga.engine import (
+    AdaptivePursuit,
     EngineResult,
     Evaluation,
     GenerationReport,
     GeneticAlgorithm,
     Observer,
+    ParetoSurvival,
+    Prescreen,
     Recipe,
+    Schedule,
+    ShareRule,
     default_recipes,
     observer_hooks,
 )
 from llmga.errors import ConfigError, LLMGAError
+from llmga.executors import Executor, make_executor
+from llmga.filters import filters_from_config
 from llmga.metrics import top_k_auc, top_k_mean
 from llmga.objectives import Objective, get_objective
-from llmga.operators import (
-    ExperienceMemo,
-    GraphMutation,
-    LLMCrossover,
-    LLMMutation,
-    LMCrossover,
-    LMMutation,
-    MoleculeFilter,
-    PromptOptions,
-)
-from llmga.operators.llm import GenerationDeadline
-from llmga.prompting import Templates
+from llmga.operators import recipes_from_config
 from llmga.result import RunResult, load
 from llmga.store import BEST_FILE, PARETO_FILE, POPULATION_FILE, RunFolder, default_run_dir
 
-__all__ = ["build_recipes", "optimize", "resume", "summarize"]
+__all__ = ["build_engine", "build_recipes", "optimize", "resume", "summarize"]
 
 
 def _version(dist: str) -> str | None:
@@ -237,7 +224,7 @@ def _run(
             for hook in watchers:
                 hook(record)
 
-        recipe_list = list(recipes) if recipes is not None else build_recipes(cfg, backend, log=log_llm_call)
+        recipe_list = list(recipes) if recipes is not None else recipes_from_config(cfg, backend, log=log_llm_call)
         if backend is not None and cfg.llm_share > 0:
             # One tiny request before any oracle call: a server that can never accept the run's requests (a
             # rejected parameter, key or model) fails here. It is not recorded, so a resumed run replays as before.
@@ -289,27 +276,22 @@ def _run(
             return "max_time"
         return None
 
-    ga = GeneticAlgorithm(
-        obj,
-        cfg,
-        pool,
-        recipes=recipe_list,
-        observers=[folder, *observers],
-        stop=stop_reason,
+    ga = build_engine(
+        obj, cfg, pool, recipes=recipe_list, observers=[folder, *observers], stop=stop_reason,
         replay=folder.recorded_evaluations,
-    )
+    )  # fmt: skip
     replayed = len(folder.recorded_evaluations) if resumed else None
     try:
         result = ga.run()
     except BaseException as exc:
         reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        _finish(folder, ga, None, reason, f"{type(exc).__name__}: {exc}", usage, replayed, standardized)
+        _finish(folder, cfg, ga, None, reason, f"{type(exc).__name__}: {exc}", usage, replayed, standardized)
         raise
     finally:
         if backend is not None:
             backend.close()
     status = "interrupted" if result.stop_reason == "interrupted" else "finished"
-    _finish(folder, ga, result, status, None, usage, replayed, standardized)
+    _finish(folder, cfg, ga, result, status, None, usage, replayed, standardized)
     _check_llm_failures(cfg, usage, folder.path, status)
     return load(folder.path)
 
@@ -339,106 +321,62 @@ def _check_llm_failures(cfg: Config, usage: Usage | None, path: Path, status: st
     )
 
 
-def build_recipes(
-    config: Config, backend: Backend | None, *, log: Callable[[dict[str, Any]], None] | None = None
-) -> list[Recipe]:
-    """The operators a configuration implies: graph GA, plus LLM operators for ``llm_share`` of the children.
+build_recipes = recipes_from_config  # the name campaigns and older code use
 
-    The LLM share is split evenly between the LLM operators named in
-    ``llm_operators``: LLM crossover children go on to graph mutation at
-    ``mutation_rate`` (as graph crossover children do); LLM mutation children
-    are kept as they are.
-    """
-    graph = default_recipes(config)
-    if is_embedded(config.llm.strip()) and config.llm_share > 0:
-        return _embedded_recipes(config, graph, log)
-    if backend is None or config.llm_share == 0:
-        return graph
-    kinds = [k.strip() for k in config.llm_operators.split(",") if k.strip()]
-    share = config.llm_share / len(kinds)
-    shared: dict[str, Any] = {
-        "k": config.children_per_call,
-        "params": GenerationParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens),
-        "templates": Templates.load(config.prompt_dir),
-        "options": PromptOptions(
-            style="plain" if config.prompt_style == "plain" else "chat",
-            hide_objective_name=config.hide_objective_name,
-            selfies=config.selfies,
-            neutralize=config.neutralize,
+
+def build_engine(
+    objective: Objective,
+    config: Config,
+    init_pool: Sequence[str],
+    *,
+    recipes: Sequence[Recipe] | None = None,
+    observers: Sequence[Observer | Callable[[GenerationReport], object]] = (),
+    stop: Callable[[], bool | str | None] | None = None,
+    replay: Sequence[Evaluation] = (),
+    rng: np.random.Generator | None = None,
+    executor: Executor | None = None,
+) -> GeneticAlgorithm:
+    """The engine a configuration describes, every string resolved: ``recipes`` (default: graph GA, as
+    :func:`recipes_from_config` gives with no model), the share rule, filters, prescreen, prompt cards,
+    a generator seeded with ``config.seed`` and the executors (made here, unless ``executor`` is given,
+    and closed when its :meth:`~llmga.engine.GeneticAlgorithm.run` ends)."""
+    if recipes is None:
+        recipes = default_recipes(
+            size_mean=config.size_mean, size_std=config.size_std, mutation_rate=config.mutation_rate
+        )
+    recipes = list(recipes)
+    shares = [r.share for r in recipes]
+    adaptive = config.adaptive and len(recipes) > 1
+    oracle_executor, made = executor, executor is None
+    if executor is None:
+        # Variation runs on this machine; the objective where --executor says (a Dask cluster, say).
+        executor = make_executor(config.workers, "serial" if config.executor in ("serial", "dask") else "processes")
+        oracle_executor = make_executor(config.workers, "dask", config.scheduler) if config.executor == "dask" else None
+    return GeneticAlgorithm(
+        objective,
+        init_pool,
+        schedule=Schedule(
+            population=config.population,
+            offspring=config.offspring,
+            budget=config.budget,
+            selection=config.selection,
+            tournament_size=config.tournament_size,
+            patience=config.patience,
+            max_generations=config.max_generations,
         ),
-        "molecule_filter": MoleculeFilter(config.size_mean, config.size_std),
-        "log": log,
-        "deadline": GenerationDeadline(config.llm_deadline) if config.llm_deadline is not None else None,
-    }
-    if config.memo_every:
-        shared["memo"] = ExperienceMemo(
-            backend,
-            shared["templates"],
-            every=config.memo_every,
-            probability=config.memo_probability,
-            params=shared["params"],
-            log=log,
-            deadline=shared["deadline"],
-        )
-    recipes = [dataclasses.replace(r, share=1.0 - config.llm_share) for r in graph] if config.llm_share < 1 else []
-    for kind in kinds:
-        if kind == "crossover":
-            mutation = GraphMutation(config.size_mean, config.size_std)
-            recipes.append(
-                Recipe(LLMCrossover(backend, **shared), mutation, config.mutation_rate, share, config.llm_elite)
-            )
-        else:
-            recipes.append(Recipe(LLMMutation(backend, **shared), None, 0.0, share, config.llm_elite))
-    return recipes
-
-
-def _embedded_recipes(
-    config: Config, graph: list[Recipe], log: Callable[[dict[str, Any]], None] | None
-) -> list[Recipe]:
-    """Graph GA plus the embedded model's operators, which share ``llm_share`` of the children.
-
-    The model is loaded (and its checksum checked) here, before any oracle
-    call; both model operators use the same model, fine-tuned (when on) by the first.
-    """
-    from llmga.lm import (
-        EmbeddedLM,  # torch: only for runs that use the model
-        FineTuneSettings,
+        recipes=recipes,
+        share_rule=AdaptivePursuit(shares, floor=config.share_floor) if adaptive else ShareRule(shares),
+        filters=filters_from_config(config.filters, config.keep_smarts, config.avoid_smarts),
+        prescreen=Prescreen(get_objective(config.prescreen), config.prescreen_keep) if config.prescreen else None,
+        cards={"card": config.describe, "card_hidden": config.describe} if config.describe else None,
+        rng=rng if rng is not None else np.random.default_rng(config.seed),
+        executor=executor,
+        oracle_executor=oracle_executor,
+        close_executors=made,
+        observers=observers,
+        stop=stop,
+        replay=replay,
     )
-
-    spec = config.llm.strip()
-    lm = EmbeddedLM.load(None if spec == "embedded" else spec[3:])
-    finetune = (
-        FineTuneSettings(
-            patience=config.lm_finetune_patience, steps=config.lm_finetune_steps, top=config.lm_finetune_top
-        )
-        if config.lm_finetune
-        else None
-    )
-    kinds = [k.strip() for k in config.llm_operators.split(",") if k.strip()]
-    if "crossover" in kinds and not lm.crosses:
-        if kinds == ["crossover"]:
-            raise LLMGAError(
-                f"--llm {spec}: this model was trained without crossover examples, so --llm-operators "
-                "crossover cannot use it; use --llm-operators mutation or retrain with --crossover-share 0.3"
-            )
-        kinds.remove("crossover")  # the model cannot cross: its mutation gets the whole share
-    share = config.llm_share / len(kinds)
-    recipes = [dataclasses.replace(r, share=1.0 - config.llm_share) for r in graph] if config.llm_share < 1 else []
-    shared: dict[str, Any] = {
-        "temperature": config.temperature,
-        "molecule_filter": MoleculeFilter(config.size_mean, config.size_std),
-        "log": log,
-    }
-    for i, kind in enumerate(kinds):
-        tune = finetune if i == 0 else None
-        if kind == "crossover":
-            cross = LMCrossover(lm, finetune=tune, **shared)
-            mutation = GraphMutation(config.size_mean, config.size_std)
-            recipes.append(Recipe(cross, mutation, config.mutation_rate, share, config.llm_elite))
-        else:
-            mutate = LMMutation(lm, keep=config.lm_keep, finetune=tune, **shared)
-            recipes.append(Recipe(None, mutate, 0.0, share, config.llm_elite))
-    return recipes
 
 
 def _nanmean(values: Sequence[float]) -> float | None:
@@ -448,6 +386,7 @@ def _nanmean(values: Sequence[float]) -> float | None:
 
 def _finish(
     folder: RunFolder,
+    cfg: Config,
     ga: GeneticAlgorithm,
     result: EngineResult | None,
     status: str,
@@ -473,7 +412,7 @@ def _finish(
         columns,
         [(i + 1, p.smiles, p.score, p.call, p.generation, p.operator) for i, p in enumerate(ga.population)],
     )
-    summary = summarize(evaluations, ga.config.budget, direction)
+    summary = summarize(evaluations, cfg.budget, direction)
     summary.update(
         status=status,
         stop_reason=result.stop_reason if result else status,
@@ -485,7 +424,7 @@ def _finish(
         oracle_s=round(ga.oracle.seconds, 3),
         filters=ga.filters.card(),
         rejected_by_filter=dict(ga.filters.rejected),
-        prescreened_out=ga.prescreened if ga.prescreen is not None else None,
+        prescreened_out=ga.prescreen.dropped if ga.prescreen is not None else None,
         error=error,
         finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
@@ -513,9 +452,10 @@ def _finish(
             }
             for label, share in zip(ga.recipe_labels, ga.share_rule.shares, strict=True)
         }
-    if ga.pareto:
+    survival = ga.survival
+    if isinstance(survival, ParetoSurvival):
         names = ga.value_names
-        front = sorted(ga.front, key=lambda e: e.call)
+        front = sorted(survival.front, key=lambda e: e.call)
         folder.write_table(
             PARETO_FILE, ["smiles", "call", "generation", "operator", *names],
             [(e.smiles, e.call, e.generation, e.operator, *e.components) for e in front],
@@ -525,13 +465,15 @@ def _finish(
             "objectives": [{"name": n, "direction": d} for n, d in zip(names, ga.directions, strict=True)],
             "front_size": len(front),
             "hypervolume": rows[-1].get("hypervolume") if rows else None,
-            "hypervolume_reference": [float(-w * r) for w, r in zip(ga.weights, ga.hv_reference, strict=True)]
-            if ga.hv_reference is not None
+            "hypervolume_reference": [
+                float(-w * r) for w, r in zip(survival.weights, survival.hv_reference, strict=True)
+            ]
+            if survival.hv_reference is not None
             else None,
             "note": "score, best.csv and the AUC metrics are the first objective's; pareto_front.csv has the front",
         }
     summary["standardization"] = {
-        "neutralize": ga.config.neutralize,
+        "neutralize": cfg.neutralize,
         "init": standardized.as_dict() if standardized is not None else "zinc250k as shipped (not standardised)",
     }
     folder.write_summary(summary)

@@ -47,7 +47,7 @@ __all__ = [
 def benchmark_config(**options: Any) -> Config:
     """The settings shared by a benchmark's runs: ``options`` (Config fields) over PMO's budget of
     10,000 unique oracle calls per run. :func:`run_benchmark` uses this when given no configuration."""
-    return Config(**({"budget": PMO_BUDGET} | options))
+    return Config().replace(**({"budget": PMO_BUDGET} | options))
 
 
 SUMMARY_COLUMNS = (

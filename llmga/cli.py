@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from llmga._signals import graceful_interrupt
-from llmga.config import PMO_BUDGET, Config, field_type
+from llmga.config import ALIAS_HELP, PMO_BUDGET, Config, field_type
 from llmga.errors import ConfigError, LLMGAError
 
 __all__ = ["NOT_CONFIG", "build_parser", "main"]
@@ -59,6 +60,11 @@ def _add_config_flags(
         if "choices" in field.metadata:
             kwargs["choices"] = field.metadata["choices"]
         parser.add_argument(flag, **kwargs)
+    if cls is Config and "llm" not in exclude:
+        # Backend options of older versions, kept as flags: folded into --llm (see llmga.config.LLM_ALIASES).
+        for name, (kind, help_text) in ALIAS_HELP.items():
+            flag = "--" + name.replace("_", "-")
+            parser.add_argument(flag, dest=name, type=kind, default=argparse.SUPPRESS, help=help_text)
 
 
 def _run_command(sub: Any, name: str, help_text: str, description: str, run_help: str) -> argparse.ArgumentParser:
@@ -331,7 +337,7 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
     else:
         if args.config:
             options = read_campaign(args.config) | options
-        config = Config(**options)
+        config = Config().replace(**options)
     observers: list[_ProgressObserver | _JsonObserver] = []
     if args.log_json:
         observers.append(_JsonObserver())
@@ -685,7 +691,28 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, exiting: bool = False) -> int:
+    """Run one command; its exit code. ``exiting`` (the ``llmga`` command itself, which exits next): once
+    the command was interrupted, further Ctrl-C presses are ignored while the process exits. Pressed
+    again and again, as users do, one would otherwise land after the command returned, and the process
+    would die of SIGINT instead of exiting with 130."""
+    code = _main(argv, exiting)
+    if exiting and code == 130:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
+
+
+def entry() -> None:
+    """The ``llmga`` console command."""
+    try:
+        code = main(exiting=True)
+    except KeyboardInterrupt:  # pressed in the instant between the command's end and the line above
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        code = 130
+    sys.exit(code)
+
+
+def _main(argv: Sequence[str] | None, exiting: bool) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     # Nothing printed is read as rich markup: messages, paths and SMILES ([nH], [Na+], 'llmga[vllm]')
@@ -711,9 +738,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             err.print(_said("error:", "bold red", exc), soft_wrap=True)
             return 1
         except KeyboardInterrupt:  # a second Ctrl-C while a command was already stopping: still no traceback
+            if exiting:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping now: a third press must not cut the message
             err.print(_said("interrupted:", "yellow", "everything finished so far is kept"), soft_wrap=True)
             return 130
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -111,7 +111,9 @@ class Config:
         "embedded",
         "language model proposing children: embedded (the packaged chemical LM, the default), none (graph GA "
         "only), lm:DIR (one trained "
-        "by llmga train-lm), openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE",
+        "by llmga train-lm), openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE; a backend's own options "
+        "follow its spec: openai:MODEL?base_url=URL&api_key_env=VAR&concurrency=8, hf:DIR?device=cuda&batch_size=64, "
+        "vllm:MODEL?tensor_parallel_size=2&gpu_memory_utilization=0.85&max_model_len=4096",
     )
     llm_share: float = _opt(0.5, "fraction of each generation's children asked of the language model")
     llm_operators: str = _opt(
@@ -136,9 +138,6 @@ class Config:
     children_per_call: int = _opt(4, "children asked for in each prompt")
     temperature: float = _opt(1.0, "sampling temperature of the language model")
     max_new_tokens: int = _opt(256, "longest reply, in tokens")
-    base_url: str | None = _opt(None, "OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1 (default: OpenAI)")
-    api_key_env: str = _opt("OPENAI_API_KEY", "environment variable holding the API key (never saved)")
-    llm_concurrency: int = _opt(8, "concurrent HTTP requests to an OpenAI-compatible server")
     llm_timeout: float = _opt(120.0, "seconds one request to an OpenAI-compatible server may take before it is retried")
     llm_retries: int = _opt(
         3, "retries of an LLM request that failed for a transient reason (429, 5xx, timeout, lost connection)"
@@ -159,7 +158,6 @@ class Config:
     allow_llm_failures: bool = _opt(
         False, "accept a run in which more than half of the LLM calls failed (otherwise it ends with an error)"
     )
-    device: str = _opt("auto", "hf backend: cpu, cuda or auto", choices=("auto", "cpu", "cuda"))
     prompt_dir: str | None = _opt(None, "folder of prompt templates overriding the shipped prompts/")
     prompt_style: str = _opt(
         "chat",
@@ -197,7 +195,6 @@ class Config:
             "workers",
             "children_per_call",
             "max_new_tokens",
-            "llm_concurrency",
             "memo_every",
             "lm_finetune_patience",
             "lm_finetune_steps",
@@ -249,7 +246,7 @@ class Config:
                 raise bad(name, "give a positive number")
         if not 0.0 <= self.lm_keep <= 1.0:
             raise bad("lm_keep", "give a share between 0 and 1: 0.85 makes close analogues, 0.3 distant ones")
-        for name in ("children_per_call", "max_new_tokens", "llm_concurrency"):
+        for name in ("children_per_call", "max_new_tokens"):
             if getattr(self, name) < 1:
                 raise bad(name, "give a positive number")
         if self.memo_every < 0:
@@ -296,6 +293,9 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Config:
+        """A configuration from its dict (a saved ``config.json``: the backend options older versions kept
+        as fields are folded into ``llm``, see :data:`LLM_ALIASES`)."""
+        data = fold_llm_aliases(data, strict=False)
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -307,13 +307,75 @@ class Config:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
     def replace(self, **changes: Any) -> Config:
-        """A copy with ``changes`` applied (validated like any new Config)."""
+        """A copy with ``changes`` applied (validated like any new Config). A backend option given as a
+        keyword of its own (``base_url=...``, :data:`LLM_ALIASES`) is folded into ``llm``."""
+        changes = fold_llm_aliases(changes, llm=self.llm)
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
         if unknown:
             raise ConfigError(
                 f"unknown option {unknown[0]!r}; valid options: " + ", ".join(f.name for f in dataclasses.fields(self))
             )
         return dataclasses.replace(self, **changes)
+
+
+# Backend options that older versions kept as Config fields (and flags): each still works as a keyword, a
+# flag or a campaign-file key, folded into the --llm spec as the backend's own option (``?base_url=...``).
+LLM_ALIASES: dict[str, str] = {
+    "base_url": "base_url",
+    "api_key_env": "api_key_env",
+    "llm_concurrency": "concurrency",
+    "device": "device",
+}
+_ALIAS_DEFAULTS: dict[str, Any] = {
+    "base_url": None,
+    "api_key_env": "OPENAI_API_KEY",
+    "llm_concurrency": 8,
+    "device": "auto",
+}
+# The flags' help, for the CLI's alias flags.
+ALIAS_HELP: dict[str, tuple[type, str]] = {
+    "base_url": (str, "OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1 (as --llm openai:M?base_url=URL)"),
+    "api_key_env": (str, "environment variable holding the API key, never saved (same as ?api_key_env=VAR)"),
+    "llm_concurrency": (int, "concurrent HTTP requests to an OpenAI-compatible server (same as ?concurrency=N)"),
+    "device": (str, "hf backend: cpu, cuda or auto (same as --llm hf:M?device=cuda)"),
+}
+
+
+def fold_llm_aliases(options: dict[str, Any], *, llm: str | None = None, strict: bool = True) -> dict[str, Any]:
+    """``options`` with each :data:`LLM_ALIASES` key moved into its ``llm`` spec (``options["llm"]``, else
+    ``llm``, else the default). A value equal to the old default is dropped. ``strict``: an option the
+    spec's backend does not take is an error naming both (a saved configuration drops it instead)."""
+    given = {k: v for k, v in options.items() if k in LLM_ALIASES}
+    if not given:
+        return options
+    out = {k: v for k, v in options.items() if k not in LLM_ALIASES}
+    spec = str(out.get("llm", llm if llm is not None else Config.llm)).strip()
+    from llmga.backends import BACKEND_OPTIONS, spec_kind, spec_with
+
+    kind = spec.partition(":")[0] if spec_kind(spec) == "text" else spec_kind(spec)
+    folded: dict[str, Any] = {}
+    for key, value in given.items():
+        if value is None or value == _ALIAS_DEFAULTS[key]:
+            continue
+        name = LLM_ALIASES[key]
+        if name not in BACKEND_OPTIONS.get(kind, {}):
+            if not strict:
+                continue
+            owners = [k for k, names in BACKEND_OPTIONS.items() if name in names]
+            flag = "--" + key.replace("_", "-")
+            raise ConfigError(
+                f"{flag} {value!r} is an option of the {' and '.join(owners)} backend, and --llm {spec!r} does "
+                f"not use it; give it with such a backend (--llm {owners[0]}:MODEL?{name}=...) or leave it out"
+            )
+        folded[name] = value
+    if folded:
+        from llmga.backends import BackendError
+
+        try:
+            out["llm"] = spec_with(spec, **folded)
+        except BackendError as exc:
+            raise ConfigError(str(exc)) from None
+    return out
 
 
 def field_type(field: dataclasses.Field[Any], cls: type = Config) -> type:
@@ -337,11 +399,17 @@ def read_campaign(path: str | Path) -> dict[str, Any]:
 
     Top-level keys are :class:`Config` fields, with ``-`` or ``_`` (``budget =
     10000``, ``lm-keep = 0.8``); the objective is a spec string (``objective =
-    "qed"``) or a table naming it with its arguments::
+    "qed"``) or a table naming it with its arguments, and so is the language
+    model, with its backend's options::
 
         [objective]
         name = "similarity"
         target = "CC(=O)Oc1ccccc1C(=O)O"
+
+        [llm]
+        spec = "openai:Qwen/Qwen2.5-7B-Instruct"
+        base_url = "http://127.0.0.1:8000/v1"
+        concurrency = 16
 
     A key that is not a field, or a value of the wrong type, is an error that
     names it and lists what is valid.
@@ -363,6 +431,11 @@ def read_campaign(path: str | Path) -> dict[str, Any]:
         key = raw_key.replace("-", "_")
         if key == "objective" and isinstance(value, dict):
             value = _objective_spec(value, file)
+        if key == "llm" and isinstance(value, dict):
+            value = _llm_spec(value, file)
+        if key in LLM_ALIASES:
+            options[key] = value  # folded into llm by Config.replace
+            continue
         if key not in fields:
             close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}? " if close else ""
@@ -373,6 +446,22 @@ def read_campaign(path: str | Path) -> dict[str, Any]:
             raise ConfigError(f"{file}: {raw_key} = {value!r} is a {type(value).__name__}; give a {wanted}")
         options[key] = float(typing.cast(float, value)) if types == (int, float) else value
     return options
+
+
+def _llm_spec(table: dict[str, Any], file: Path) -> str:
+    """``{spec = "openai:gpt-4o-mini", base_url = "http://..."}`` -> ``"openai:gpt-4o-mini?base_url=http://..."``."""
+    spec = table.get("spec")
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f'{file}: the [llm] table needs spec = "KIND:MODEL" (e.g. spec = "openai:gpt-4o-mini")')
+    options = {k.replace("-", "_"): v for k, v in table.items() if k != "spec"}
+    if not options:
+        return spec
+    from llmga.backends import BackendError, spec_with
+
+    try:
+        return spec_with(spec, **options)
+    except BackendError as exc:
+        raise ConfigError(f"{file}: [llm]: {exc}") from None
 
 
 def _objective_spec(table: dict[str, Any], file: Path) -> str:

@@ -39,3 +39,18 @@ def test_no_module_imports_another_packages_private_modules():
             if private and package != home:
                 offenders.append(f"{path.relative_to(ROOT)}: {match.group(0).strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_the_engine_takes_resolved_objects_only():
+    """The engine never reads a Config or looks names up: llmga._optimize.build_engine resolves them."""
+    import re
+
+    config = r"from llmga\.config |import llmga\.config"
+    banned = re.compile(rf"^\s*(?:{config}|from llmga\.objectives import .*get_objective)")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in sorted((ROOT / "llmga" / "engine").glob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if banned.match(line)
+    ]
+    assert not offenders, "\n".join(offenders)

@@ -14,11 +14,20 @@ from llmga.backends._base import (
     strip_thinking,
 )
 from llmga.backends._recorded import RecordedBackend
-from llmga.backends._spec import SPEC_FORMS, is_embedded, make_backend, read_replies
+from llmga.backends._spec import (
+    BACKEND_OPTIONS,
+    SPEC_FORMS,
+    make_backend,
+    parse_spec,
+    read_replies,
+    spec_kind,
+    spec_with,
+)
 from llmga.backends._usage import Usage
 from llmga.backends.replay import ReplayBackend
 
 __all__ = [
+    "BACKEND_OPTIONS",
     "ERROR_KINDS",
     "SPEC_FORMS",
     "TRANSIENT_KINDS",
@@ -31,8 +40,10 @@ __all__ = [
     "RecordedBackend",
     "ReplayBackend",
     "Usage",
-    "is_embedded",
     "make_backend",
+    "parse_spec",
     "read_replies",
+    "spec_kind",
+    "spec_with",
     "strip_thinking",
 ]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 from llmga.backends._base import Backend, BackendError
 from llmga.backends.replay import ReplayBackend
@@ -11,9 +12,82 @@ from llmga.backends.replay import ReplayBackend
 if TYPE_CHECKING:
     from llmga.config import Config
 
-__all__ = ["SPEC_FORMS", "is_embedded", "make_backend", "read_replies"]
+__all__ = ["BACKEND_OPTIONS", "SPEC_FORMS", "make_backend", "parse_spec", "read_replies", "spec_kind", "spec_with"]
 
 SPEC_FORMS = "none, embedded, lm:DIR, openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE"
+
+# Each text backend's own options, written after its spec: ``openai:MODEL?base_url=URL&concurrency=4``.
+# A type, or the tuple of the values allowed.
+BACKEND_OPTIONS: dict[str, dict[str, type | tuple[str, ...]]] = {
+    "openai": {"base_url": str, "api_key_env": str, "concurrency": int},
+    "hf": {"device": ("auto", "cpu", "cuda"), "batch_size": int},
+    "vllm": {
+        "gpu_memory_utilization": float,
+        "tensor_parallel_size": int,
+        "max_model_len": int,
+        "dtype": str,
+        "enforce_eager": bool,
+    },
+    "replay": {},
+}
+
+
+def _typed(spec: str, kind: str, key: str, text: str) -> Any:
+    """An option's text as its type, or a BackendError naming it and what it takes."""
+    allowed = BACKEND_OPTIONS[kind].get(key)
+    if allowed is None:
+        took = ", ".join(BACKEND_OPTIONS[kind]) or "none"
+        raise BackendError(f"--llm {spec!r}: {kind} backends take no option {key!r}; their options: {took}")
+    if isinstance(allowed, tuple):
+        if text not in allowed:
+            raise BackendError(f"--llm {spec!r}: {key}={text!r} is not one of {', '.join(allowed)}")
+        return text
+    if allowed is bool:
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise BackendError(f"--llm {spec!r}: {key}={text!r}; give true or false")
+        return text.lower() in ("true", "1")
+    if allowed in (int, float):
+        try:
+            value = allowed(text)
+        except ValueError:
+            raise BackendError(f"--llm {spec!r}: {key}={text!r} is not a number; e.g. {key}=4") from None
+        if not value > 0:
+            raise BackendError(f"--llm {spec!r}: {key}={text!r}; give a positive number")
+        return value
+    if not text:
+        raise BackendError(f"--llm {spec!r}: {key} is empty; give a value or leave it out")
+    return text
+
+
+def parse_spec(spec: str) -> tuple[str, str, dict[str, Any]]:
+    """A text backend's spec as ``(kind, target, options)``, each option checked against the kind's
+    (:data:`BACKEND_OPTIONS`): ``"openai:gpt-4o-mini?concurrency=4"`` -> ``("openai", "gpt-4o-mini",
+    {"concurrency": 4})``."""
+    spec = spec.strip()
+    kind, sep, rest = spec.partition(":")
+    target, _, query = rest.partition("?")
+    if not sep or not target:
+        raise BackendError(f"--llm {spec!r} is not understood; use one of: {SPEC_FORMS}")
+    if kind not in BACKEND_OPTIONS:
+        raise BackendError(f"--llm {spec!r}: unknown backend {kind!r}; use one of: {SPEC_FORMS}")
+    options: dict[str, Any] = {}
+    for part in query.split("&") if query else []:
+        key, eq, text = part.partition("=")
+        if not eq:
+            raise BackendError(f"--llm {spec!r}: option {part!r} needs a value, as in {kind}:{target}?{part}=VALUE")
+        options[unquote(key)] = _typed(spec, kind, unquote(key), unquote(text))
+    return kind, target, options
+
+
+def spec_with(spec: str, **options: Any) -> str:
+    """``spec`` with ``options`` set (added or replaced, checked as :func:`parse_spec` checks them)."""
+    kind, target, current = parse_spec(spec)
+    merged = current | {k: v for k, v in options.items() if v is not None}
+    texts = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in merged.items()}
+    query = "&".join(f"{k}={quote(v, safe=':/@.-_~')}" for k, v in texts.items())
+    out = f"{kind}:{target}" + (f"?{query}" if query else "")
+    parse_spec(out)
+    return out
 
 
 def read_replies(path: str | Path) -> list[str]:
@@ -36,22 +110,26 @@ def read_replies(path: str | Path) -> list[str]:
     return replies
 
 
-def is_embedded(spec: str) -> bool:
-    """Whether ``--llm`` names the embedded chemical LM (``embedded`` or ``lm:DIR``)."""
-    return spec == "embedded" or spec.startswith("lm:")
+def spec_kind(spec: str) -> str:
+    """What an ``--llm`` spec names: ``"none"`` (no model), ``"embedded"`` (the embedded chemical LM:
+    ``embedded`` or ``lm:DIR``, run by its own operators) or ``"text"`` (a backend that turns prompts
+    into texts)."""
+    spec = spec.strip()
+    if spec in ("", "none"):
+        return "none"
+    return "embedded" if spec == "embedded" or spec.startswith("lm:") else "text"
 
 
 def make_backend(config: Config) -> Backend | None:
     """The backend ``config.llm`` names (``None`` for ``none``), checked before any oracle call.
 
-    The request timeout, retries and reasoning options of ``config`` go to the backends that use them.
+    The spec's own options (``?key=value&...``, :data:`BACKEND_OPTIONS`) go to its backend; the request
+    timeout, retries and reasoning options of ``config`` go to the backends that use them.
     """
     spec = config.llm.strip()
-    if spec in ("", "none") or is_embedded(spec):
+    if spec_kind(spec) != "text":
         return None  # the embedded model is not a text backend: its operators run it directly
-    kind, sep, target = spec.partition(":")
-    if not sep or not target:
-        raise BackendError(f"--llm {spec!r} is not understood; use one of: {SPEC_FORMS}")
+    kind, target, options = parse_spec(spec)
     if config.reasoning_effort and kind != "openai":
         raise BackendError(
             f"--reasoning-effort is sent to OpenAI-compatible servers only (--llm openai:MODEL), not to --llm {spec}; "
@@ -64,9 +142,9 @@ def make_backend(config: Config) -> Backend | None:
 
         return OpenAIBackend(
             target,
-            base_url=config.base_url,
-            api_key_env=config.api_key_env,
-            concurrency=config.llm_concurrency,
+            base_url=options.get("base_url"),
+            api_key_env=options.get("api_key_env", "OPENAI_API_KEY"),
+            concurrency=options.get("concurrency", 8),
             timeout=config.llm_timeout,
             max_retries=config.llm_retries,
             chat=config.prompt_style == "chat",
@@ -78,12 +156,14 @@ def make_backend(config: Config) -> Backend | None:
 
         return HFBackend(
             target,
-            device=config.device,
+            **options,
             chat=config.prompt_style == "chat",
             reasoning_tokens=config.reasoning_tokens,
         )
     if kind == "vllm":
         from llmga.backends.vllm import VLLMBackend
 
-        return VLLMBackend(target, chat=config.prompt_style == "chat", reasoning_tokens=config.reasoning_tokens)
-    raise BackendError(f"--llm {spec!r}: unknown backend {kind!r}; use one of: {SPEC_FORMS}")
+        return VLLMBackend(
+            target, chat=config.prompt_style == "chat", reasoning_tokens=config.reasoning_tokens, **options
+        )
+    raise AssertionError(f"backend kind {kind!r} has options but no constructor")

@@ -1,4 +1,4 @@
-"""The evolutionary engine: budgeted oracle, selection and the (mu + lambda) loop."""
+"""The evolutionary engine: budgeted oracle, selection, survival and the (mu + lambda) ask/tell loop."""
 
 from __future__ import annotations
 
@@ -6,16 +6,19 @@ from llmga.engine._loop import (
     EngineResult,
     GenerationReport,
     GeneticAlgorithm,
-    Individual,
     Observer,
-    Recipe,
-    default_recipes,
+    Schedule,
     observer_hooks,
 )
 from llmga.engine._oracle import Candidate, Evaluation, Oracle
+from llmga.engine._screens import Prescreen
 from llmga.engine._selection import select
+from llmga.engine._shares import AdaptivePursuit, ShareRule
+from llmga.engine._survival import Individual, ParetoSurvival, Survival, Truncation, survival_for
+from llmga.operators import Recipe, default_recipes
 
 __all__ = [
+    "AdaptivePursuit",
     "Candidate",
     "EngineResult",
     "Evaluation",
@@ -24,8 +27,15 @@ __all__ = [
     "Individual",
     "Observer",
     "Oracle",
+    "ParetoSurvival",
+    "Prescreen",
     "Recipe",
+    "Schedule",
+    "ShareRule",
+    "Survival",
+    "Truncation",
     "default_recipes",
     "observer_hooks",
     "select",
+    "survival_for",
 ]

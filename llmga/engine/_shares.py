@@ -38,6 +38,14 @@ class ShareRule:
     def update(self, rewards: Sequence[float | None]) -> None:
         """Take one generation's rewards (``None`` for a recipe that made no children)."""
 
+    def credit(self, made: Sequence[int], survived: Sequence[int]) -> list[float | None]:
+        """Credit one generation (see the module docstring): recipe ``i`` made ``made[i]`` children, of which
+        ``survived[i]`` entered the population; its reward is their share (``None`` when it made none). Updates
+        the shares and returns the rewards. Runs and campaigns both credit through here."""
+        rewards = [s / n if n else None for s, n in zip(survived, made, strict=True)]
+        self.update(rewards)
+        return rewards
+
 
 class AdaptivePursuit(ShareRule):
     """Adaptive pursuit of the best recipe, with a floor (see the module docstring)."""

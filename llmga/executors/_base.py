@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import pickle
 import threading
+import time
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -39,6 +40,8 @@ def send_by_value(module_name: str) -> None:
 def by_value_modules() -> frozenset[str]:
     """The modules marked by :func:`send_by_value`."""
     return frozenset(_BY_VALUE)
+
+_CLOSE_GRACE_S = 5.0  # how long closing waits for the workers to end by themselves
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -182,15 +185,25 @@ class ProcessExecutor(Executor):
     def close(self) -> None:
         if self._pool is None:
             return
-        # A worker that died (killed, say) may have held a lock of the task queue: the others then wait
-        # on it for ever and a plain shutdown with them. So when one is gone, end the rest first.
-        workers = list((getattr(self._pool, "_processes", None) or {}).values())
-        if getattr(self._pool, "_broken", False) or any(not w.is_alive() for w in workers):
-            for w in workers:
-                if w.is_alive():
-                    w.kill()
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = None
+        pool, self._pool = self._pool, None
+        # A worker that died (killed, say) may have held a lock of the task queue: the others then wait on it
+        # for ever, and so would a plain shutdown(wait=True), whose end-of-work messages they cannot read.
+        # So the wait is bounded: workers still there after it (idle or stuck: every result was collected,
+        # or the run is ending) are killed.
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        lost = getattr(pool, "_broken", False) or any(not w.is_alive() for w in workers)
+        grace = 0.0 if lost else _CLOSE_GRACE_S
+        pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + grace
+        for w in workers:
+            w.join(max(0.0, deadline - time.monotonic()))
+        for w in workers:
+            if w.is_alive():
+                w.kill()
+                w.join(1.0)
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(_CLOSE_GRACE_S)
 
 
 def make_executor(workers: int, kind: str = "processes", scheduler: str | None = None) -> Executor:

@@ -22,7 +22,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from llmga.chem import flat
 from llmga.operators._base import Child, Operator, Parent, VariationContext, fallback_children
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
 from llmga.prompting import MAX_REPLY_CHARS, Templates, parse_reply
+
+if TYPE_CHECKING:
+    from llmga.engine import Evaluation
 
 __all__ = ["ExperienceMemo", "GenerationDeadline", "LLMCrossover", "LLMMutation", "LLMOperator", "PromptOptions"]
 
@@ -109,7 +112,8 @@ class GenerationDeadline:
 class ExperienceMemo:
     """A short memo the model writes about what separates good molecules from poor ones (after ExLLM).
 
-    Every ``every`` generations the model gets the best molecules so far and
+    Every ``every`` generations (written when the generation before is told,
+    :meth:`LLMOperator.tell`) the model gets the best molecules so far and
     the worst of the population and summarises the difference; each prompt
     of the LLM operators sharing this memo includes it with probability
     ``probability``. Each memo is one call in ``llm_calls.csv`` (operator
@@ -127,8 +131,10 @@ class ExperienceMemo:
         log: Callable[[dict[str, Any]], None] | None = None,
         shown: int = 10,
         deadline: GenerationDeadline | None = None,
+        seed: int = 0,
     ) -> None:
         self.backend = backend
+        self.seed = seed
         self.deadline = deadline
         self.templates = templates
         self.every = every
@@ -139,12 +145,15 @@ class ExperienceMemo:
         self.text = ""
         self._generation = -1
 
-    def update(self, context: VariationContext, rng: np.random.Generator) -> None:
-        """Write a new memo when this generation is due (once per generation, whoever asks first)."""
-        due = self.every > 0 and context.generation > 0 and context.generation % self.every == 0
-        if not due or self._generation == context.generation or len(context.population) < 2:
+    def write(self, context: VariationContext) -> None:
+        """After a generation is told (``context`` describes the run then): write the memo for the next
+        generation when it is due (once per generation, whichever operator sharing it is told first).
+        Its sampling seed comes from ``seed`` and the generation, not from the run's generator."""
+        generation = context.generation + 1  # the generation the memo is written for
+        due = self.every > 0 and generation % self.every == 0
+        if not due or self._generation == generation or len(context.population) < 2:
             return
-        self._generation = context.generation
+        self._generation = generation
         ranked = list(context.population)
         half = max(1, len(ranked) // 2)
         best, worst = ranked[: min(self.shown, half)], ranked[-min(self.shown, half) :]
@@ -156,12 +165,12 @@ class ExperienceMemo:
             "worst_molecules": "\n".join(f"{p.smiles} score {_score_text(p.score)}" for p in worst),
         }
         prompt = Prompt.chat(self.templates.render("memo", values), system=self.templates.render("system", {}))
-        until = self.deadline.until(context.generation) if self.deadline is not None else None
+        until = self.deadline.until(generation) if self.deadline is not None else None
         params = GenerationParams(
             n=1,
             temperature=self.params.temperature,
             max_new_tokens=self.params.max_new_tokens,
-            seed=int(rng.integers(2**31)),
+            seed=int(np.random.default_rng([self.seed, generation]).integers(2**31)),
             deadline=until,
         )
         started = time.time()
@@ -174,7 +183,7 @@ class ExperienceMemo:
             self.log(
                 {
                     "time": completion.sent_at if completion.sent_at is not None else started,
-                    "generation": context.generation,
+                    "generation": generation,
                     "operator": "llm_memo",
                     "backend": self.backend.name,
                     "model": self.backend.model,
@@ -286,8 +295,6 @@ class LLMOperator(Operator):
         self, groups: Sequence[Sequence[Parent]], rng: np.random.Generator, context: VariationContext
     ) -> list[list[str | Child | None]]:
         until = self.deadline.until(context.generation) if self.deadline is not None else None
-        if self.memo is not None:
-            self.memo.update(context, rng)
         kids: list[list[str | Child | None]] = [[] for _ in groups]
         taken: set[str] = set()
         plain = self.options.style == "plain"
@@ -385,6 +392,11 @@ class LLMOperator(Operator):
         for i, missing in slots:
             kids[i].extend(next(made) for _ in range(missing))
         return kids
+
+    def tell(self, evaluations: Sequence[Evaluation], context: VariationContext) -> None:
+        """The run's news after each generation: the shared memo is written here when it is due."""
+        if self.memo is not None:
+            self.memo.write(context)
 
     def card(self) -> dict[str, Any]:
         return super().card() | {

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from llmga import build_engine
 from llmga.config import Config
 from llmga.data import zinc250k
-from llmga.engine import GeneticAlgorithm
 from llmga.errors import OperatorError
 from llmga.objectives import get_objective
 
@@ -27,9 +28,9 @@ def _rows(evaluations):
 
 def test_ask_score_tell_by_hand_equals_run(pool):
     objective = get_objective("qed")
-    reference = GeneticAlgorithm(objective, _config(max_generations=5), pool).run()
+    reference = build_engine(objective, _config(max_generations=5), pool).run()
 
-    ga = GeneticAlgorithm(objective, _config(), pool)
+    ga = build_engine(objective, _config(), pool)
     reports = []
     for _ in range(5):
         candidates = ga.ask()  # the first ask scores the initial population
@@ -41,22 +42,38 @@ def test_ask_score_tell_by_hand_equals_run(pool):
 
 
 def test_ask_takes_a_batch_size_and_tell_needs_one_evaluation_per_candidate(pool):
-    ga = GeneticAlgorithm(get_objective("qed"), _config(), pool)
+    ga = build_engine(get_objective("qed"), _config(), pool)
     assert len(ga.ask(7)) <= 7
     with pytest.raises(OperatorError, match="ask\\(\\) was called twice"):
         ga.ask()
     with pytest.raises(OperatorError, match="got 0 evaluations for the"):
         ga.tell([])
-    fresh = GeneticAlgorithm(get_objective("qed"), _config(), pool)
+    fresh = build_engine(get_objective("qed"), _config(), pool)
     with pytest.raises(OperatorError, match="tell\\(\\) without ask\\(\\)"):
         fresh.tell([])
 
 
 def test_restore_makes_the_population_from_evaluations_scored_elsewhere(pool):
-    scored = GeneticAlgorithm(get_objective("qed"), _config(max_generations=2), pool).run().evaluations
-    ga = GeneticAlgorithm(get_objective("qed"), _config(), [])
+    scored = build_engine(get_objective("qed"), _config(max_generations=2), pool).run().evaluations
+    ga = build_engine(get_objective("qed"), _config(), [])
     ga.restore(scored)
     best = sorted(scored, key=lambda e: (-e.score, e.call))[:30]
     assert [ind.call for ind in ga.population] == [e.call for e in best]
     assert ga.oracle.used == len(scored) and ga.generation == 2
     assert all(c.smiles not in ga.oracle.cache for c, _ in ga.propose(3))
+
+
+def test_the_engine_runs_from_resolved_objects_without_a_config():
+    from llmga.engine import GeneticAlgorithm, Schedule
+    from llmga.filters import filters_from_config
+
+    schedule = Schedule(population=20, offspring=10, budget=60)
+    ga = GeneticAlgorithm(
+        get_objective("qed"), zinc250k()[:300], schedule=schedule, filters=filters_from_config(avoid_smarts="[Cl]"),
+        rng=np.random.default_rng(4),
+    )  # fmt: skip
+    result = ga.run()
+    assert len(result.evaluations) == 60 and result.stop_reason == "budget"
+    assert result.generations == 4  # 20 initial molecules, then 10 children per generation
+    assert sum(ga.filters.rejected.values()) > 0  # ZINC has chlorides: none of them was scored
+    assert not any("Cl" in e.smiles for e in result.evaluations)

@@ -4,12 +4,13 @@ import itertools
 
 import pytest
 
+from llmga import build_engine
 from llmga.config import Config
 from llmga.data import zinc250k
-from llmga.engine import GeneticAlgorithm, Recipe
+from llmga.engine import Recipe
 from llmga.errors import ObjectiveError, OperatorError
 from llmga.objectives import FunctionObjective, get_objective
-from llmga.operators import Child, GraphMutation, Operator
+from llmga.operators import Child, GraphMutation, Operator, split_counts
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def pool() -> list[str]:
 
 def run(objective, pool, **options):
     config = Config(**{"budget": 400, "population": 30, "offspring": 20, "patience": 0, **options})
-    ga = GeneticAlgorithm(get_objective(objective), config, pool)
+    ga = build_engine(get_objective(objective), config, pool)
     return ga, ga.run()
 
 
@@ -116,7 +117,7 @@ def test_invalid_children_never_reach_the_objective(pool):
         return 1.0
 
     config = Config(budget=100, population=10, offspring=9, patience=2)
-    ga = GeneticAlgorithm(FunctionObjective(spy), config, pool, recipes=[Recipe(Garbage(), None)])
+    ga = build_engine(FunctionObjective(spy), config, pool, recipes=[Recipe(Garbage(), None)])
     result = ga.run()
     assert len(seen) == 10  # only the initial population was scored
     assert result.logbook.select("valid")[1:] == [0, 0]
@@ -132,7 +133,7 @@ def test_operator_breaking_its_contract_is_named(pool):
             return []
 
     config = Config(budget=100, population=10, offspring=5)
-    ga = GeneticAlgorithm(get_objective("qed"), config, pool, recipes=[Recipe(None, Short())])
+    ga = build_engine(get_objective("qed"), config, pool, recipes=[Recipe(None, Short())])
     with pytest.raises(OperatorError, match=r"operator 'short' returned 0 child lists for 5 parent groups"):
         ga.run()
 
@@ -154,7 +155,7 @@ def test_recipes_share_each_generation_and_operators_see_whole_batches(pool):
     rec = Recorder()
     config = Config(budget=300, population=20, offspring=30, max_generations=3, adaptive=False)
     recipes = [Recipe(rec, None, share=1.0), Recipe(None, GraphMutation(), share=2.0)]
-    ga = GeneticAlgorithm(get_objective("qed"), config, pool, recipes=recipes)
+    ga = build_engine(get_objective("qed"), config, pool, recipes=recipes)
     result = ga.run()
     # 1/3 of 30 children = 10 from the recorder, asked as ceil(10 / 4) = 3 groups per generation.
     assert rec.batches == [3, 3, 3]
@@ -210,7 +211,7 @@ def test_children_can_carry_their_own_label_and_operators_see_what_was_scored(po
 
 
 def run_with(operator, config, pool):
-    ga = GeneticAlgorithm(get_objective("qed"), config, pool, recipes=[Recipe(operator, None)])
+    ga = build_engine(get_objective("qed"), config, pool, recipes=[Recipe(operator, None)])
     return ga, ga.run()
 
 
@@ -226,7 +227,7 @@ def test_elite_recipes_draw_parents_from_the_best_molecules_so_far(pool):
             return [[None] for _ in groups]
 
     config = Config(budget=400, population=30, offspring=20, max_generations=3, workers=1, adaptive=False)
-    ga = GeneticAlgorithm(
+    ga = build_engine(
         get_objective("qed"), config, pool, recipes=[Recipe(Spy(), None, elite=3), Recipe(None, GraphMutation())]
     )
     top3 = []
@@ -264,15 +265,16 @@ def test_adaptive_shares_move_toward_the_operator_that_pays(pool):
     good, bad = _Rigged("good", useless=False), _Rigged("bad", useless=True)
     config = Config(budget=600, population=20, offspring=40, patience=0, max_generations=8, share_floor=0.1)
     recipes = [Recipe(None, bad, share=0.5), Recipe(None, good, share=0.5)]
-    ga = GeneticAlgorithm(length, config, pool, recipes=recipes)
+    ga = build_engine(length, config, pool, recipes=recipes)
     result = ga.run()
     shares = [(row["share:bad"], row["share:good"]) for row in result.logbook]
     assert shares[0] == (0.5, 0.5)
     assert shares[-1][1] > 0.85 and shares[-1][0] >= 0.1 - 1e-9  # the floor keeps the useless one alive
     assert all(b2 <= b1 + 1e-12 for (b1, _), (b2, _) in itertools.pairwise(shares))
     assert all(row["survived:bad"] == 0.0 < row["survived:good"] for row in result.logbook[1:])
-    assert ga._split(40)[1] >= 34  # the next generation asks the paying operator for most children
-    fixed = GeneticAlgorithm(length, config.replace(adaptive=False), pool, recipes=recipes).run()
+    # The next generation asks the paying operator for most children.
+    assert split_counts(40, ga.share_rule.shares)[1] >= 34
+    fixed = build_engine(length, config.replace(adaptive=False), pool, recipes=recipes).run()
     assert {row["share:good"] for row in fixed.logbook} == {0.5}
 
 

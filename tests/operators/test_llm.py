@@ -7,11 +7,12 @@ import warnings
 import numpy as np
 import pytest
 
+from llmga import build_engine
 from llmga.backends import Backend, Completion, ReplayBackend, Usage
 from llmga.chem import canonical
 from llmga.config import Config
 from llmga.data import zinc250k
-from llmga.engine import GeneticAlgorithm, Recipe
+from llmga.engine import Recipe
 from llmga.objectives import get_objective
 from llmga.operators import Child, GraphMutation, LLMCrossover, LLMMutation, Parent, PromptOptions, VariationContext
 
@@ -118,7 +119,7 @@ def test_llm_operator_in_a_run_labels_children_and_spends_no_call_on_repeats():
     backend = ReplayBackend(replies)
     config = Config(budget=300, population=20, offspring=12, max_generations=3, workers=1)
     recipes = [Recipe(LLMMutation(backend, k=4), None, share=1.0), Recipe(None, GraphMutation(), share=1.0)]
-    ga = GeneticAlgorithm(get_objective("qed"), config, zinc250k()[:500], recipes=recipes)
+    ga = build_engine(get_objective("qed"), config, zinc250k()[:500], recipes=recipes)
     result = ga.run()
     labels = {e.operator for e in result.evaluations if e.generation > 0}
     assert "llm_mutation" in labels and "graph_mutation(fallback)" in labels
@@ -267,3 +268,24 @@ def test_salts_in_replies_become_their_parent_and_neutralize_reaches_the_parser(
     (kids,) = op.apply([[Parent(PARENT_A, 0.6, 1)]], np.random.default_rng(0), context())
     assert kids == [child, "CC(=O)Nc1ccc(O)cc1"]
     assert op.card()["neutralize"] is neutralize
+
+
+def test_the_memo_is_written_when_the_generation_before_is_told_and_shared_once():
+    from llmga.operators import ExperienceMemo
+    from llmga.prompting import Templates
+
+    records: list[dict] = []
+    backend = ReplayBackend(["- keep the amide", tagged(KIDS[0])])
+    memo = ExperienceMemo(backend, Templates.load(None), every=2, probability=1.0, log=records.append, seed=7)
+    a, b = LLMMutation(backend, memo=memo, k=1, max_rounds=1), LLMCrossover(backend, memo=memo)
+    population = [Parent(PARENT_A, 0.9, 1), Parent(PARENT_B, 0.5, 2)]
+    a.tell([], context(generation=0, population=population))  # generation 1 is not due
+    assert records == []
+    a.tell([], context(generation=1, population=population))
+    b.tell([], context(generation=1, population=population))  # the same memo: written once
+    assert [(r["operator"], r["generation"]) for r in records] == [("llm_memo", 2)]
+    assert memo.for_prompt(np.random.default_rng(0)) == "Lessons from earlier generations:\n- keep the amide"
+    # apply() only reads the memo: its one backend call is the mutation's.
+    kids = a.apply([[population[0]]], np.random.default_rng(0), context(generation=2, population=population))
+    assert len(backend.prompts) == 2 and "Lessons from earlier generations" in backend.prompts[1].text()
+    assert [k.smiles if isinstance(k, Child) else k for k in kids[0]] == [KIDS[0]]

@@ -1,0 +1,179 @@
+"""Recipes: how each share of a generation's children is made, and the split of children among them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from llmga.backends import GenerationParams, spec_kind
+from llmga.errors import LLMGAError
+from llmga.operators._base import Operator
+from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
+
+if TYPE_CHECKING:
+    from llmga.backends import Backend
+    from llmga.config import Config
+
+Log = Callable[[dict[str, Any]], None] | None
+
+__all__ = ["Recipe", "default_recipes", "recipes_from_config", "split_counts"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one share of each generation's children is made: crossover, then maybe mutation.
+
+    With no crossover, sampled parents are mutated (always); with no mutation,
+    crossover children are kept as they are. ``share`` weighs this recipe
+    against the others (shares are normalised). With ``elite = N`` the
+    recipe's parents are drawn uniformly from the N best molecules scored so
+    far instead of the generation's mating pool (elitism, as ExLLM and
+    Chemlactica do).
+    """
+
+    crossover: Operator | None
+    mutation: Operator | None
+    mutation_rate: float = 0.0
+    share: float = 1.0
+    elite: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.crossover is None and self.mutation is None:
+            raise ValueError("a recipe needs a crossover or a mutation operator")
+
+
+def default_recipes(*, size_mean: float = 39.15, size_std: float = 3.50, mutation_rate: float = 0.067) -> list[Recipe]:
+    """PMO's Graph GA: Jensen crossover for every child, then mutation at ``mutation_rate``."""
+    return [Recipe(GraphCrossover(size_mean, size_std), GraphMutation(size_mean, size_std), mutation_rate)]
+
+
+def split_counts(n: int, shares: Sequence[float] | np.ndarray) -> list[int]:
+    """``n`` children split in proportion to ``shares`` (largest remainders get the rest; ties: the first)."""
+    weights = np.asarray(shares, dtype=float)
+    exact = n * weights / weights.sum()
+    counts = np.floor(exact).astype(int)
+    order = np.argsort(-(exact - counts), kind="stable")
+    counts[order[: n - counts.sum()]] += 1
+    return [int(c) for c in counts]
+
+
+def _with_model(graph: list[Recipe], model: list[Recipe], llm_share: float) -> list[Recipe]:
+    """Graph GA's recipes at ``1 - llm_share`` and the model's recipes sharing ``llm_share`` evenly."""
+    share = llm_share / len(model)
+    kept = [dataclasses.replace(r, share=1.0 - llm_share) for r in graph] if llm_share < 1 else []
+    return kept + [dataclasses.replace(r, share=share) for r in model]
+
+
+def _operator_kinds(config: Config) -> list[str]:
+    return [k.strip() for k in config.llm_operators.split(",") if k.strip()]
+
+
+def _text_model_recipes(config: Config, backend: Backend, log: Log) -> list[Recipe]:
+    """LLM crossover (its children go on to graph mutation at ``mutation_rate``, as graph crossover
+    children do) and LLM mutation (children kept as they are) over a text backend."""
+    from llmga.operators.llm import ExperienceMemo, GenerationDeadline, LLMCrossover, LLMMutation, PromptOptions
+    from llmga.prompting import Templates
+
+    params = GenerationParams(temperature=config.temperature, max_new_tokens=config.max_new_tokens)
+    templates = Templates.load(config.prompt_dir)
+    deadline = GenerationDeadline(config.llm_deadline) if config.llm_deadline is not None else None
+    shared: dict[str, Any] = {
+        "k": config.children_per_call,
+        "params": params,
+        "templates": templates,
+        "options": PromptOptions(
+            style="plain" if config.prompt_style == "plain" else "chat",
+            hide_objective_name=config.hide_objective_name,
+            selfies=config.selfies,
+            neutralize=config.neutralize,
+        ),
+        "molecule_filter": MoleculeFilter(config.size_mean, config.size_std),
+        "log": log,
+        "deadline": deadline,
+    }
+    if config.memo_every:
+        shared["memo"] = ExperienceMemo(
+            backend,
+            templates,
+            every=config.memo_every,
+            probability=config.memo_probability,
+            params=params,
+            log=log,
+            deadline=deadline,
+            seed=config.seed,
+        )
+    recipes = []
+    for kind in _operator_kinds(config):
+        if kind == "crossover":
+            mutation = GraphMutation(config.size_mean, config.size_std)
+            recipes.append(
+                Recipe(LLMCrossover(backend, **shared), mutation, config.mutation_rate, elite=config.llm_elite)
+            )
+        else:
+            # Parents drawn as one-parent groups from the mating pool, one prompt per group.
+            recipes.append(Recipe(LLMMutation(backend, **shared), None, elite=config.llm_elite))
+    return recipes
+
+
+def _embedded_model_recipes(config: Config, backend: Backend | None, log: Log) -> list[Recipe]:
+    """The embedded model's crossover and mutation. The model is loaded (and its checksum checked) here,
+    before any oracle call; both operators use the same model, fine-tuned (when on) by the first."""
+    from llmga.lm import EmbeddedLM, FineTuneSettings  # torch: only for runs that use the model
+    from llmga.operators.lm import LMCrossover, LMMutation
+
+    spec = config.llm.strip()
+    lm = EmbeddedLM.load(None if spec == "embedded" else spec[3:])
+    finetune = (
+        FineTuneSettings(
+            patience=config.lm_finetune_patience, steps=config.lm_finetune_steps, top=config.lm_finetune_top
+        )
+        if config.lm_finetune
+        else None
+    )
+    kinds = _operator_kinds(config)
+    if "crossover" in kinds and not lm.crosses:
+        if kinds == ["crossover"]:
+            raise LLMGAError(
+                f"--llm {spec}: this model was trained without crossover examples, so --llm-operators "
+                "crossover cannot use it; use --llm-operators mutation or retrain with --crossover-share 0.3"
+            )
+        kinds.remove("crossover")  # the model cannot cross: its mutation gets the whole share
+    shared: dict[str, Any] = {
+        "temperature": config.temperature,
+        "molecule_filter": MoleculeFilter(config.size_mean, config.size_std),
+        "log": log,
+    }
+    recipes = []
+    for i, kind in enumerate(kinds):
+        tune = finetune if i == 0 else None
+        if kind == "crossover":
+            mutation = GraphMutation(config.size_mean, config.size_std)
+            cross = LMCrossover(lm, finetune=tune, **shared)
+            recipes.append(Recipe(cross, mutation, config.mutation_rate, elite=config.llm_elite))
+        else:
+            mutate = LMMutation(lm, keep=config.lm_keep, finetune=tune, **shared)
+            recipes.append(Recipe(None, mutate, elite=config.llm_elite))
+    return recipes
+
+
+# What each kind of --llm spec adds to graph GA (see llmga.backends.spec_kind): the one table.
+_MODEL_RECIPES: dict[str, Callable[[Config, Any, Log], list[Recipe]]] = {
+    "embedded": _embedded_model_recipes,
+    "text": _text_model_recipes,
+}
+
+
+def recipes_from_config(config: Config, backend: Backend | None, *, log: Log = None) -> list[Recipe]:
+    """The recipes a configuration implies: graph GA, plus the model's operators for ``llm_share`` of the
+    children, split evenly between the kinds named in ``llm_operators``. ``backend`` is the text backend
+    ``config.llm`` names (``None`` for ``none`` and the embedded model); ``log`` receives each model call's
+    record."""
+    graph = default_recipes(size_mean=config.size_mean, size_std=config.size_std, mutation_rate=config.mutation_rate)
+    kind = spec_kind(config.llm)
+    if config.llm_share == 0 or kind == "none" or (kind == "text" and backend is None):
+        return graph
+    return _with_model(graph, _MODEL_RECIPES[kind](config, backend, log), config.llm_share)
