@@ -29,7 +29,6 @@ from llmga.engine import (
     Recipe,
     Schedule,
     ShareRule,
-    default_recipes,
     observer_hooks,
 )
 from llmga.errors import ConfigError, LLMGAError
@@ -37,7 +36,7 @@ from llmga.executors import Executor, make_executor
 from llmga.filters import filters_from_config
 from llmga.metrics import top_k_auc, top_k_mean
 from llmga.objectives import Objective, get_objective
-from llmga.operators import recipes_from_config
+from llmga.operators import graph_recipes, recipes_from_config
 from llmga.result import RunResult, load
 from llmga.store import BEST_FILE, PARETO_FILE, POPULATION_FILE, RunFolder, default_run_dir
 
@@ -341,9 +340,7 @@ def build_engine(
     a generator seeded with ``config.seed`` and the executors (made here, unless ``executor`` is given,
     and closed when its :meth:`~llmga.engine.GeneticAlgorithm.run` ends)."""
     if recipes is None:
-        recipes = default_recipes(
-            size_mean=config.size_mean, size_std=config.size_std, mutation_rate=config.mutation_rate
-        )
+        recipes = graph_recipes(config)
     recipes = list(recipes)
     shares = [r.share for r in recipes]
     adaptive = config.adaptive and len(recipes) > 1

@@ -55,6 +55,9 @@ class Config:
     population: int = _opt(120, "population size (mu)")
     offspring: int = _opt(70, "children proposed per generation (lambda)")
     mutation_rate: float = _opt(0.067, "probability that a crossover child is also mutated")
+    mutation_only: float = _opt(
+        0.0, "graph GA: share of the children made by mutating one parent alone, without crossover (mol_ga: 0.1)"
+    )
     selection: str = _opt(
         "proportional",
         "mating selection: proportional (to score, as PMO; shifted when scores are negative "
@@ -209,6 +212,8 @@ class Config:
             raise bad("population", "a population needs at least 2 molecules, e.g. --population 120")
         if self.offspring < 1:
             raise bad("offspring", "give at least 1 child per generation, e.g. --offspring 70")
+        if not 0.0 <= self.mutation_only < 1.0 or math.isnan(self.mutation_only):
+            raise bad("mutation_only", "give a share from 0 (crossover for every child) up to, not including, 1")
         if not 0.0 <= self.mutation_rate <= 1.0 or math.isnan(self.mutation_rate):
             raise bad("mutation_rate", "give a probability between 0 and 1, e.g. --mutation-rate 0.067")
         if self.patience < 0:

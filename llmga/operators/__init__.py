@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llmga.operators._base import Child, Operator, Parent, VariationContext
-from llmga.operators._recipes import Recipe, default_recipes, recipes_from_config, split_counts
+from llmga.operators._recipes import Recipe, default_recipes, graph_recipes, recipes_from_config, split_counts
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter, crossover, mutate, ring_ok
 from llmga.operators.llm import ExperienceMemo, LLMCrossover, LLMMutation, LLMOperator, PromptOptions
 from llmga.operators.lm import LMCrossover, LMMutation, LMOperator
@@ -27,6 +27,7 @@ __all__ = [
     "VariationContext",
     "crossover",
     "default_recipes",
+    "graph_recipes",
     "mutate",
     "recipes_from_config",
     "ring_ok",

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 Log = Callable[[dict[str, Any]], None] | None
 
-__all__ = ["Recipe", "default_recipes", "recipes_from_config", "split_counts"]
+__all__ = ["Recipe", "default_recipes", "graph_recipes", "recipes_from_config", "split_counts"]
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,28 @@ class Recipe:
             raise ValueError("a recipe needs a crossover or a mutation operator")
 
 
-def default_recipes(*, size_mean: float = 39.15, size_std: float = 3.50, mutation_rate: float = 0.067) -> list[Recipe]:
-    """PMO's Graph GA: Jensen crossover for every child, then mutation at ``mutation_rate``."""
-    return [Recipe(GraphCrossover(size_mean, size_std), GraphMutation(size_mean, size_std), mutation_rate)]
+def default_recipes(
+    *, size_mean: float = 39.15, size_std: float = 3.50, mutation_rate: float = 0.067, mutation_only: float = 0.0
+) -> list[Recipe]:
+    """PMO's Graph GA: Jensen crossover for every child, then mutation at ``mutation_rate``; with
+    ``mutation_only`` > 0, that share of the children is made by mutating a parent alone (as mol_ga does)."""
+    crossover, mutation = GraphCrossover(size_mean, size_std), GraphMutation(size_mean, size_std)
+    if mutation_only <= 0:
+        return [Recipe(crossover, mutation, mutation_rate)]
+    return [
+        Recipe(crossover, mutation, mutation_rate, share=1.0 - mutation_only),
+        Recipe(None, mutation, share=mutation_only),
+    ]
+
+
+def graph_recipes(config: Config) -> list[Recipe]:
+    """The graph GA's recipes as ``config`` sets them (sizes, mutation rate, mutation-only share)."""
+    return default_recipes(
+        size_mean=config.size_mean,
+        size_std=config.size_std,
+        mutation_rate=config.mutation_rate,
+        mutation_only=config.mutation_only,
+    )
 
 
 def split_counts(n: int, shares: Sequence[float] | np.ndarray) -> list[int]:
@@ -64,7 +83,8 @@ def split_counts(n: int, shares: Sequence[float] | np.ndarray) -> list[int]:
 def _with_model(graph: list[Recipe], model: list[Recipe], llm_share: float) -> list[Recipe]:
     """Graph GA's recipes at ``1 - llm_share`` and the model's recipes sharing ``llm_share`` evenly."""
     share = llm_share / len(model)
-    kept = [dataclasses.replace(r, share=1.0 - llm_share) for r in graph] if llm_share < 1 else []
+    total = sum(r.share for r in graph)
+    kept = [dataclasses.replace(r, share=(1.0 - llm_share) * r.share / total) for r in graph] if llm_share < 1 else []
     return kept + [dataclasses.replace(r, share=share) for r in model]
 
 
@@ -172,7 +192,7 @@ def recipes_from_config(config: Config, backend: Backend | None, *, log: Log = N
     children, split evenly between the kinds named in ``llm_operators``. ``backend`` is the text backend
     ``config.llm`` names (``None`` for ``none`` and the embedded model); ``log`` receives each model call's
     record."""
-    graph = default_recipes(size_mean=config.size_mean, size_std=config.size_std, mutation_rate=config.mutation_rate)
+    graph = graph_recipes(config)
     kind = spec_kind(config.llm)
     if config.llm_share == 0 or kind == "none" or (kind == "text" and backend is None):
         return graph

@@ -1,0 +1,132 @@
+"""Which of mol_ga's rules make its graph GA better than PMO's? An ablation of llmga's graph GA, side by side.
+
+Every variant is llmga's graph GA with no language model (``llm="none"``), on
+the same tasks, seeds, budget and initial populations (llmga's own draw from
+ZINC 250k); each changes PMO's Graph GA settings toward mol_ga's
+(``mol_ga==0.2.1``, Tripp and Hernandez-Lobato 2023), one rule at a time:
+
+* ``pmo``: PMO's Graph GA as llmga runs it (score-proportional mating,
+  crossover for every child then mutation at 0.067, patience 5: the run stops
+  after 5 generations in which no child entered the population, and its Top-K
+  AUC is extended flat to the budget);
+* ``no_patience``: ``pmo`` without the early stop (the whole budget is used);
+* ``quantile``: ``no_patience`` with mol_ga's mating rule (equal uniform draws
+  from the top 0.1 % ... 100 %, 25 log-spaced fractions);
+* ``mutation_only``: ``no_patience`` with mol_ga's children: 10 % by
+  mutation alone, the rest crossover then mutation at 0.01 (shares fixed);
+* ``mol_ga_rules``: all three.
+
+Each finished run is a row of ``benchmarks/results/ga_ablation.csv``
+(variant, task, seed, budget, Top-1/10/100 AUC, calls, generations, stop
+reason, wall seconds), written as it finishes; running the command again skips
+the rows already there, so the table can be built over several sessions (run
+folders go under ``--out``, git-ignored). The table printed at the end puts the
+variants' Top-10 AUC side by side per task, with their sums and each
+variant's ratio to ``pmo``.
+
+    python benchmarks/ga_ablation.py --tasks gsk3b,median1 --seeds 0 --budget 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from llmga.benchmark import benchmark_config, run_benchmark
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "pmo": {},
+    "no_patience": {"patience": 0},
+    "quantile": {"patience": 0, "selection": "quantile"},
+    "mutation_only": {"patience": 0, "mutation_only": 0.1, "mutation_rate": 0.01, "adaptive": False},
+    "mol_ga_rules": {
+        "patience": 0,
+        "selection": "quantile",
+        "mutation_only": 0.1,
+        "mutation_rate": 0.01,
+        "adaptive": False,
+    },
+}
+COLUMNS = ["variant", "task", "seed", "budget", "top1_auc", "top10_auc", "top100_auc", "calls", "generations",
+           "stop_reason", "wall_s"]  # fmt: skip
+RESULTS = Path(__file__).parent / "results" / "ga_ablation.csv"
+
+
+def _done(path: Path) -> set[tuple[str, str, int, int]]:
+    if not path.exists():
+        return set()
+    frame = pd.read_csv(path)
+    return {(r.variant, r.task, int(r.seed), int(r.budget)) for r in frame.itertuples()}
+
+
+def _append(path: Path, row: dict[str, Any]) -> None:
+    new = not path.exists()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow({k: row.get(k) for k in COLUMNS})
+
+
+def run(tasks: list[str], seeds: list[int], budget: int, variants: list[str], out: Path, results: Path) -> None:
+    done = _done(results)
+    for variant in variants:
+        todo = [s for s in seeds if any((variant, t, s, budget) not in done for t in tasks)]
+        if not todo:
+            continue
+        config = benchmark_config(budget=budget, llm="none", workers=1, **VARIANTS[variant])
+        for task in tasks:
+            for seed in seeds:
+                if (variant, task, seed, budget) in done:
+                    continue
+                started = time.perf_counter()
+                frame = run_benchmark([task], [seed], out / variant / str(budget), config=config)
+                row = frame[(frame["task"] == task) & (frame["seed"] == seed)].iloc[0].to_dict()
+                wall = row.get("wall_s")
+                row.update(variant=variant, budget=budget)
+                row["wall_s"] = wall if wall is not None else time.perf_counter() - started
+                _append(results, row)
+                print(f"{variant:>14} {task:>24} s{seed}: top-10 AUC {row['top10_auc']:.3f} ({row['wall_s']:.0f} s)")
+
+
+def table(results: Path, budget: int) -> pd.DataFrame:
+    frame = pd.read_csv(results)
+    frame = frame[frame["budget"] == budget]
+    wide = frame.pivot_table(index="task", columns="variant", values="top10_auc", aggfunc="mean")
+    wide = wide[[v for v in VARIANTS if v in wide.columns]]
+    complete = wide.dropna()
+    sums = complete.sum()
+    wide.loc["sum (tasks with every variant)"] = sums
+    if "pmo" in sums and sums["pmo"] > 0:
+        wide.loc["ratio to pmo"] = sums / sums["pmo"]
+    return wide
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--tasks", default="qed,gsk3b,mestranol_similarity,sitagliptin_mpo,median1")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--budget", type=int, default=10_000)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--out", default="runs/ga_ablation")
+    parser.add_argument("--results", default=str(RESULTS))
+    args = parser.parse_args()
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant {unknown[0]!r}; choose from {', '.join(VARIANTS)}")
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    run(tasks, seeds, args.budget, variants, Path(args.out), Path(args.results))
+    with pd.option_context("display.width", 160, "display.float_format", lambda x: f"{x:.3f}"):
+        print(table(Path(args.results), args.budget).to_string(na_rep="-"))
+
+
+if __name__ == "__main__":
+    main()
