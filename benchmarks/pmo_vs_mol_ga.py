@@ -159,20 +159,21 @@ def timing(row: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- llmga
 def run_llmga(task: str, seed: int, budget: int, workers: int, folder: Path) -> dict[str, Any]:
-    """One llmga run with its (PMO) defaults; a finished folder with the same budget is reused."""
+    """One run of llmga's graph GA (PMO's defaults, ``llm="none"``: no language model); a finished folder
+    with the same budget and no model is reused."""
     result = None
     if folder.exists():
         with contextlib.suppress(Exception):  # any unreadable folder is simply redone
             from llmga.result import load
 
             old = load(folder)
-            if old.summary.get("status") == "finished" and old.config.budget == budget:
+            if old.summary.get("status") == "finished" and old.config.budget == budget and old.config.llm == "none":
                 result = old
         if result is None:
             shutil.rmtree(folder)
     if result is None:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        result = optimize(task, budget=budget, seed=seed, out=str(folder), workers=workers)
+        result = optimize(task, budget=budget, seed=seed, out=str(folder), workers=workers, llm="none")
     summary = result.summary
     if summary.get("status") != "finished":
         raise RuntimeError(f"llmga run ended with status {summary.get('status')!r}: {summary.get('error')}")
