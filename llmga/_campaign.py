@@ -28,6 +28,7 @@ from llmga.engine import Candidate, Evaluation, GeneticAlgorithm
 from llmga.errors import ConfigError, LLMGAError
 from llmga.executors import SerialExecutor
 from llmga.objectives import Objective, check_direction
+from llmga.operators import recipes_from_config
 from llmga.store import CONFIG_FILE, RUN_FILE, RunStore, clean, export, write_json
 
 __all__ = ["Campaign", "TellReport"]
@@ -204,7 +205,7 @@ class Campaign:
         """
         if n < 1:
             raise ConfigError(f"--n {n}: ask for at least one molecule")
-        from llmga._optimize import build_engine, build_recipes
+        from llmga._optimize import build_engine
         from llmga.backends import Usage, make_backend
 
         store = RunStore.open(self.path, write=True)
@@ -235,7 +236,7 @@ class Campaign:
                     ga = build_engine(objective, cfg, pool, rng=rng, executor=SerialExecutor())
                     proposals = [(c, -1) for c in ga.initial_candidates(n, taken)[0]]
                 else:
-                    recipes = build_recipes(cfg, backend, log=log)
+                    recipes = recipes_from_config(cfg, backend, log=log)
                     ga = build_engine(objective, cfg, [], recipes=recipes, rng=rng, executor=SerialExecutor())
                     _credit(ga, told, asked)
                     proposals = _propose(ga, told, taken, n, batch)

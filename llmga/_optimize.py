@@ -40,7 +40,7 @@ from llmga.operators import graph_recipes, recipes_from_config
 from llmga.result import RunResult, load
 from llmga.store import BEST_FILE, PARETO_FILE, POPULATION_FILE, RunFolder, default_run_dir
 
-__all__ = ["build_engine", "build_recipes", "optimize", "resume", "summarize"]
+__all__ = ["build_engine", "optimize", "resume", "summarize"]
 
 
 def _version(dist: str) -> str | None:
@@ -318,9 +318,6 @@ def _check_llm_failures(cfg: Config, usage: Usage | None, path: Path, status: st
         RuntimeWarning,
         stacklevel=3,
     )
-
-
-build_recipes = recipes_from_config  # the name campaigns and older code use
 
 
 def build_engine(
