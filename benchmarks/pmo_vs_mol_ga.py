@@ -1,9 +1,12 @@
 """Our graph GA (no language model) against mol_ga's graph GA on PMO tasks, side by side.
 
-What it measures: for each task and seed, one run of ``llmga.optimize`` with its
-defaults (PMO's Graph GA: population 120, 70 children per generation, Jensen
-crossover then mutation at 0.067, score-proportional mating, patience 5) and
-one run of ``mol_ga.run_ga_maximization`` (Austin Tripp's graph GA, PyPI
+What it measures: for each task and seed, one run of ``llmga.optimize`` with
+its graph GA defaults and no language model (``llm="none"``: population 120, 70
+children per generation, mating pool drawn uniformly from 25 log-spaced top
+quantiles, ~10 % of children by mutation alone, the rest Jensen crossover then
+mutation at 0.01, no early stop: mol_ga's rules, which ``benchmarks/
+ablation.py`` measured better than PMO's) and one run of
+``mol_ga.run_ga_maximization`` (Austin Tripp's graph GA, PyPI
 ``mol_ga==0.2.1``) with its default operators and sampling, given population
 120 and 70 children per generation. Both sides get:
 
@@ -18,13 +21,12 @@ one run of ``mol_ga.run_ga_maximization`` (Austin Tripp's graph GA, PyPI
   ``joblib.Parallel(n_jobs=workers)`` used by mol_ga for its offspring (its own
   option) and by this script to score chunks of each batch, as llmga does.
 
-What stays mol_ga's own (it differs from PMO's Graph GA): mating pool of
-2 x 70 = 140 parents drawn uniformly from 25 log-spaced top quantiles of the
-population (PMO: 70 draws proportional to score); of the children ~10% are
-mutation only (at most 8) and the rest crossover followed by mutation with
-probability 0.01 (PMO: crossover for all, then mutation at 0.067); survivors
-are the 120 best of population and children (as PMO); no early stop (llmga:
-patience 5 as PMO, after which Top-K AUC is extended flat to the budget).
+What still differs: mol_ga's mating pool is 2 x 70 = 140 parents (llmga: one
+group per child from a pool of population size), its mutation-only children
+are at most 8 per generation, and its operators draw their own random numbers
+(llmga's come from the run's seeded generator). PMO's Graph GA itself
+(proportional mating, mutation at 0.067, patience 5) is ``llmga optimize
+--preset pmo-graph-ga``; its published Top-10 AUC is printed beside both.
 
 Both sides are measured identically: Top-1/10/100 AUC from the call log in
 call order with ``llmga.metrics.top_k_auc`` (PMO's definition; NaN scores never
@@ -88,7 +90,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from llmga import optimize
+from llmga import Config, optimize
 from llmga.benchmark import load_reference, parse_seeds, parse_tasks
 from llmga.chem import canonical, to_mol, to_smiles
 from llmga.data import zinc250k
@@ -103,6 +105,7 @@ SIZE_MEAN, SIZE_STD = 39.15, 3.50  # PMO's Graph GA size window (llmga's size_me
 STALL_LIMIT = 50  # generations in a row without a new molecule end a run (as in llmga's engine)
 REFERENCE = Path(__file__).resolve().parent / "reference" / "pmo_graph_ga.csv"
 KEY = ("method", "task", "seed", "budget", "workers")
+_GA_FIELDS = ("budget", "llm", "population", "offspring", "selection", "mutation_rate", "mutation_only", "patience")
 COLUMNS = (
     *KEY,
     "top1_auc",
@@ -159,15 +162,17 @@ def timing(row: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- llmga
 def run_llmga(task: str, seed: int, budget: int, workers: int, folder: Path) -> dict[str, Any]:
-    """One run of llmga's graph GA (PMO's defaults, ``llm="none"``: no language model); a finished folder
-    with the same budget and no model is reused."""
+    """One run of llmga's graph GA (its defaults, ``llm="none"``: no language model); a finished folder
+    run with the same settings is reused."""
     result = None
     if folder.exists():
         with contextlib.suppress(Exception):  # any unreadable folder is simply redone
             from llmga.result import load
 
             old = load(folder)
-            if old.summary.get("status") == "finished" and old.config.budget == budget and old.config.llm == "none":
+            wanted = Config().replace(llm="none", budget=budget)
+            same = all(getattr(old.config, k) == getattr(wanted, k) for k in _GA_FIELDS)
+            if old.summary.get("status") == "finished" and same:
                 result = old
         if result is None:
             shutil.rmtree(folder)
@@ -500,7 +505,7 @@ def main() -> None:
     mol_label = (
         "mol_ga" + ("_serial" if args.mol_ga_serial_offspring else "") + ("_nocap" if args.mol_ga_no_size_cap else "")
     )
-    methods = ("llmga", mol_label)
+    methods = ("llmga_ga", mol_label)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "runs.csv"
@@ -522,7 +527,7 @@ def main() -> None:
         folder = out / method / f"b{args.budget}-w{workers}" / task / f"s{seed}"
         row: dict[str, Any] = dict(zip(KEY, key, strict=True))
         try:
-            if method == "llmga":
+            if method == "llmga_ga":
                 row.update(run_llmga(task, seed, args.budget, workers, folder))
             else:
                 pool = pool if pool is not None else zinc250k()

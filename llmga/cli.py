@@ -22,14 +22,14 @@ from rich.table import Table
 from rich.text import Text
 
 from llmga._signals import graceful_interrupt
-from llmga.config import ALIAS_HELP, PMO_BUDGET, Config, field_type
+from llmga.config import ALIAS_HELP, PMO_BUDGET, PRESET_HELP, PRESETS, Config, field_type
 from llmga.errors import ConfigError, LLMGAError
 
 __all__ = ["NOT_CONFIG", "build_parser", "main"]
 
 _TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
 # The flags of `llmga optimize` that are not Config fields.
-NOT_CONFIG = ("command", "quiet", "config", "resume", "log_json")
+NOT_CONFIG = ("command", "quiet", "config", "resume", "log_json", "preset")
 
 
 def _default_note(help_text: str, default: object) -> str:
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "oracle call, per-generation statistics, best molecules, PMO metrics).",
     )
     _add_config_flags(opt)
+    opt.add_argument("--preset", choices=tuple(PRESETS), default=None, help=PRESET_HELP)
     opt.add_argument(
         "--config",
         metavar="FILE.toml",
@@ -211,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", required=True, help="benchmark folder")
     bench.add_argument("--jobs", type=int, default=1, help="runs in parallel (each identical to its serial run)")
     bench.add_argument("--compare", default=None, help="CSV of reference Top-10 AUC (task,auc) to show beside ours")
+    bench.add_argument("--preset", choices=tuple(PRESETS), default=None, help=PRESET_HELP)
     _add_config_flags(bench, exclude=("objective", "seed", "out"), defaults={"budget": PMO_BUDGET})
 
     from llmga.lm import TrainSettings  # torch is imported only when training runs
@@ -326,8 +328,9 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
 
     options = {k: v for k, v in vars(args).items() if k not in NOT_CONFIG}
     if args.resume:
-        if options or args.config:
-            given = ", ".join("--" + k.replace("_", "-") for k in options) or "--config"
+        if options or args.config or args.preset:
+            flags = ["--" + k.replace("_", "-") for k in options]
+            given = ", ".join(flags) or ("--config" if args.config else "--preset")
             raise ConfigError(
                 f"--resume continues a run with its own configuration; drop {given} (start a new run to change it)"
             )
@@ -337,7 +340,7 @@ def _cmd_optimize(args: argparse.Namespace, console: Console) -> int:
     else:
         if args.config:
             options = read_campaign(args.config) | options
-        config = Config().replace(**options)
+        config = (Config.from_preset(args.preset) if args.preset else Config()).replace(**options)
     observers: list[_ProgressObserver | _JsonObserver] = []
     if args.log_json:
         observers.append(_JsonObserver())
@@ -564,8 +567,10 @@ def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
 
     tasks, seeds = parse_tasks(args.tasks), parse_seeds(args.seeds)
     reference = load_reference(args.compare) if args.compare else None
-    skip = ("command", "tasks", "seeds", "out", "jobs", "compare")
+    skip = ("command", "tasks", "seeds", "out", "jobs", "compare", "preset")
     options = {k: v for k, v in vars(args).items() if k not in skip}
+    if args.preset:
+        options = PRESETS[args.preset] | options
     if args.jobs > 1:
         options.setdefault("workers", 1)  # parallel runs share the cores; results do not depend on it
     config = benchmark_config(**options)

@@ -19,12 +19,20 @@ from typing import Any
 import pandas as pd
 
 import llmga
+from llmga.config import PRESETS
 from llmga.objectives import get_objective
+
+# The cases were recorded when PMO's Graph GA rules were the defaults: they name them (the preset
+# pmo-graph-ga less its llm), so that changing the defaults leaves the references valid.
+PMO_RULES = {k: v for k, v in PRESETS["pmo-graph-ga"].items() if k != "llm"}
+# and the embedded model as it then ran: edits only, fine-tuned when the run stalls, no per-generation learning
+OLD_LM = {"lm_learn": False, "lm_finetune": True, "llm_operators": "crossover,mutation"}
 
 # name -> llmga.optimize options (a Campaign case is handled apart)
 CASES: dict[str, dict[str, Any]] = {
-    "qed_graph_ga": {"objective": "qed", "llm": "none", "budget": 400, "seed": 0},
+    "qed_graph_ga": {**PMO_RULES, "objective": "qed", "llm": "none", "budget": 400, "seed": 0},
     "logp_quantile_filters": {
+        **PMO_RULES,
         "objective": "logp",
         "llm": "none",
         "budget": 300,
@@ -34,10 +42,12 @@ CASES: dict[str, dict[str, Any]] = {
         "population": 50,
         "offspring": 30,
     },
-    "pareto_qed_sa": {"objectives": "qed,sa", "pareto": True, "llm": "none", "budget": 300, "seed": 1},
-    "qed_embedded": {"objective": "qed", "budget": 300, "seed": 2},
+    "pareto_qed_sa": {**PMO_RULES, "objectives": "qed,sa", "pareto": True, "llm": "none", "budget": 300, "seed": 1},
+    "qed_embedded": {**PMO_RULES, **OLD_LM, "objective": "qed", "budget": 300, "seed": 2},
     # fine-tuned whenever the best score stalls for a generation
     "qed_embedded_finetunes": {
+        **PMO_RULES,
+        **OLD_LM,
         "objective": "qed",
         "budget": 700,
         "seed": 4,
@@ -64,7 +74,9 @@ def run_case(name: str, out: Path) -> list[list[Any]]:
 def campaign_asks(out: Path) -> list[list[Any]]:
     """Three asks of a campaign, each batch told QED scores before the next."""
     qed = get_objective("qed")
-    campaign = llmga.Campaign.create(out, objective_name="y", llm="none", seed=5, population=20, workers=1)
+    campaign = llmga.Campaign.create(
+        out, objective_name="y", llm="none", seed=5, workers=1, **(PMO_RULES | {"population": 20})
+    )
     rows: list[list[Any]] = []
     for _ in range(3):
         batch = campaign.ask(12)

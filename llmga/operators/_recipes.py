@@ -32,7 +32,8 @@ class Recipe:
     against the others (shares are normalised). With ``elite = N`` the
     recipe's parents are drawn uniformly from the N best molecules scored so
     far instead of the generation's mating pool (elitism, as ExLLM and
-    Chemlactica do).
+    Chemlactica do). A "crossover" of arity 0 takes no parents: it writes
+    molecules de novo (:class:`~llmga.operators.LMDeNovo`).
     """
 
     crossover: Operator | None
@@ -127,7 +128,8 @@ def _text_model_recipes(config: Config, backend: Backend, log: Log) -> list[Reci
             seed=config.seed,
         )
     recipes = []
-    for kind in _operator_kinds(config):
+    kinds = [k for k in _operator_kinds(config) if k != "denovo"]  # a text LLM edits molecules it is shown
+    for kind in kinds or ["mutation"]:
         if kind == "crossover":
             mutation = GraphMutation(config.size_mean, config.size_std)
             recipes.append(
@@ -140,10 +142,11 @@ def _text_model_recipes(config: Config, backend: Backend, log: Log) -> list[Reci
 
 
 def _embedded_model_recipes(config: Config, backend: Backend | None, log: Log) -> list[Recipe]:
-    """The embedded model's crossover and mutation. The model is loaded (and its checksum checked) here,
-    before any oracle call; both operators use the same model, fine-tuned (when on) by the first."""
-    from llmga.lm import EmbeddedLM, FineTuneSettings  # torch: only for runs that use the model
-    from llmga.operators.lm import LMCrossover, LMMutation
+    """The embedded model's crossover, mutation and de novo samples. The model is loaded (and its checksum
+    checked) here, before any oracle call; the operators share it, and share the policy trainer that teaches
+    it after every generation (``lm_learn``); the stall fine-tune (``lm_finetune``) is run by the first."""
+    from llmga.lm import EmbeddedLM, FineTuneSettings, PolicySettings, PolicyTrainer  # torch: runs with the model
+    from llmga.operators.lm import LMCrossover, LMDeNovo, LMMutation
 
     spec = config.llm.strip()
     lm = EmbeddedLM.load(None if spec == "embedded" else spec[3:])
@@ -162,10 +165,15 @@ def _embedded_model_recipes(config: Config, backend: Backend | None, log: Log) -
                 "crossover cannot use it; use --llm-operators mutation or retrain with --crossover-share 0.3"
             )
         kinds.remove("crossover")  # the model cannot cross: its mutation gets the whole share
+    policy = None
+    if config.lm_learn:
+        settings = PolicySettings(steps=config.lm_learn_steps, sigma=config.lm_sigma)
+        policy = PolicyTrainer(lm, settings, seed=config.seed)
     shared: dict[str, Any] = {
         "temperature": config.temperature,
         "molecule_filter": MoleculeFilter(config.size_mean, config.size_std),
         "log": log,
+        "policy": policy,
     }
     recipes = []
     for i, kind in enumerate(kinds):
@@ -174,6 +182,8 @@ def _embedded_model_recipes(config: Config, backend: Backend | None, log: Log) -
             mutation = GraphMutation(config.size_mean, config.size_std)
             cross = LMCrossover(lm, finetune=tune, **shared)
             recipes.append(Recipe(cross, mutation, config.mutation_rate, elite=config.llm_elite))
+        elif kind == "denovo":
+            recipes.append(Recipe(LMDeNovo(lm, finetune=tune, **shared), None))
         else:
             mutate = LMMutation(lm, keep=config.lm_keep, finetune=tune, **shared)
             recipes.append(Recipe(None, mutate, elite=config.llm_elite))

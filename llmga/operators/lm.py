@@ -25,9 +25,9 @@ from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilt
 
 if TYPE_CHECKING:
     from llmga.engine import Evaluation
-    from llmga.lm import Edit, EmbeddedLM, FineTuneSettings, OnlineFineTuner
+    from llmga.lm import Edit, EmbeddedLM, FineTuneSettings, OnlineFineTuner, PolicyTrainer
 
-__all__ = ["LMCrossover", "LMMutation", "LMOperator", "keep_range"]
+__all__ = ["LMCrossover", "LMDeNovo", "LMMutation", "LMOperator", "keep_range"]
 
 
 def keep_range(keep: float, spread: float = 0.15) -> tuple[float, float]:
@@ -65,8 +65,10 @@ class LMOperator(Operator):
         max_rounds: int = 3,
         log: Callable[[dict[str, Any]], None] | None = None,
         finetune: FineTuneSettings | None = None,
+        policy: PolicyTrainer | None = None,
     ) -> None:
-        self._lm = lm
+        self._lm = lm if policy is None else policy.lm
+        self.policy = policy
         self.finetune = finetune
         self._tuner: OnlineFineTuner | None = None
         self._tune_due = False  # set by tell() when the run has stalled; the next apply() fine-tunes
@@ -87,7 +89,7 @@ class LMOperator(Operator):
             self._lm = EmbeddedLM.load(self._lm)
         return self._lm
 
-    def _default_fallback(self) -> Operator:
+    def _default_fallback(self) -> Operator | None:
         return GraphMutation(self.filter.size_mean, self.filter.size_std)
 
     def _propose(self, lm: EmbeddedLM, groups: Sequence[Sequence[Parent]], rng: np.random.Generator) -> list[Edit]:
@@ -146,9 +148,26 @@ class LMOperator(Operator):
         return self._fill(groups, kids, rng, context)
 
     def tell(self, evaluations: Sequence[Evaluation], context: VariationContext) -> None:
-        """Watch the best score for the fine-tune: when it has stalled for ``finetune.patience`` generations,
-        the next :meth:`apply` fine-tunes the model first (it draws from the run's generator, where it
-        always did, so a seed gives the same run)."""
+        """With a ``policy``, train the model on this generation's evaluations (once per generation, however
+        many operators share it; one ``lm_learn`` row in the call log). With ``finetune``, watch the best
+        score: when it has stalled for ``finetune.patience`` generations, the next :meth:`apply` fine-tunes
+        the model first (it draws from the run's generator, where it always did, so a seed gives the same
+        run)."""
+        if self.policy is not None:
+            started = time.time()
+            record = self.policy.learn(evaluations, context.generation, context.direction)
+            if record is not None:
+                self._log(
+                    self.lm,
+                    context,
+                    started,
+                    operator="lm_learn",
+                    template="augmented-likelihood",
+                    prompt=f"{len(evaluations)} new evaluations, replay of the best {record['replay']}",
+                    reply=json.dumps(record),
+                    tokens_in=record["tokens"],
+                    latency_s=record["seconds"],
+                )
         if self.finetune is None:
             return
         from llmga.lm import OnlineFineTuner
@@ -209,6 +228,8 @@ class LMOperator(Operator):
         """Graph-GA children, labelled ``<operator>(fallback)``, for the slots the model left empty."""
         missing = [i for i, kid in enumerate(kids) if kid is None]
         out: list[list[str | Child | None]] = [[kid] for kid in kids]
+        if self.fallback is None:
+            return out
         made = fallback_children(self.fallback, [groups[i] for i in missing], rng, context)
         for i, child in zip(missing, made, strict=True):
             out[i] = [child]
@@ -222,10 +243,11 @@ class LMOperator(Operator):
             "keep_range": list(self.keep),
             "temperature": self.temperature,
             "max_rounds": self.max_rounds,
-            "fallback": self.fallback.name,
+            "fallback": self.fallback.name if self.fallback is not None else None,
             "size_mean": self.filter.size_mean,
             "size_std": self.filter.size_std,
             "finetune": dataclasses.asdict(self.finetune) if self.finetune is not None else None,
+            "policy": dataclasses.asdict(self.policy.settings) if self.policy is not None else None,
         }
 
 
@@ -237,6 +259,33 @@ class LMMutation(LMOperator):
 
     def _propose(self, lm: EmbeddedLM, groups: Sequence[Sequence[Parent]], rng: np.random.Generator) -> list[Edit]:
         return lm.edit([g[0].smiles for g in groups], rng, keep=self.keep, temperature=self.temperature)
+
+
+class LMDeNovo(LMOperator):
+    """Molecules the model writes from nothing (``<bos>``): the policy's own samples, one per group.
+
+    It takes no parents (``arity`` 0: a recipe gives it empty groups, and its
+    children have no parents in the record). With a policy that learns from
+    every generation (:class:`~llmga.lm.PolicyTrainer`) these samples move
+    toward what scores well, beyond the population's neighbourhood. A slot
+    the model leaves empty after ``max_rounds`` stays empty (no parent to
+    mutate instead).
+    """
+
+    name = "lm_denovo"
+    arity = 0
+    template = "de novo from <bos>"
+
+    def _default_fallback(self) -> Operator | None:
+        return None
+
+    def _propose(self, lm: EmbeddedLM, groups: Sequence[Sequence[Parent]], rng: np.random.Generator) -> list[Edit]:
+        return lm.sample(len(groups), rng, temperature=self.temperature)
+
+    def card(self) -> dict[str, Any]:
+        card = super().card()
+        del card["keep"], card["keep_range"]
+        return card
 
 
 class LMCrossover(LMOperator):

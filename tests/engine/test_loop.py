@@ -74,7 +74,8 @@ def test_patience_stops_a_run_that_cannot_improve(pool):
 def test_patience_counts_generations_in_which_no_child_entered_the_population(pool):
     # PMO's rule: a flat top-10 does not stop a run while children still enter the population.
     capped = FunctionObjective(lambda s: float(min(len(s), 50)), name="capped_length")
-    ga, result = run(capped, pool, budget=3000, patience=2)
+    pmo = {"selection": "proportional", "mutation_rate": 0.067, "mutation_only": 0.0, "llm": "none"}
+    ga, result = run(capped, pool, budget=3000, patience=2, **pmo)
     tops = [row["top10"] for row in result.logbook]
     flat = next(g for g in range(2, len(tops)) if tops[g] == tops[g - 1] == tops[g - 2])
     assert result.generations > flat + 2  # the top-10 was flat for two generations, and the run went on
@@ -164,12 +165,13 @@ def test_recipes_share_each_generation_and_operators_see_whole_batches(pool):
 
 
 def test_provenance_of_children(pool):
-    _, result = run("qed", pool, budget=200, mutation_rate=0.5, seed=3)
+    _, result = run("qed", pool, budget=200, mutation_rate=0.5, mutation_only=0.2, seed=3)
     children = [e for e in result.evaluations if e.generation > 0]
-    assert {e.operator for e in children} == {"graph_crossover", "graph_crossover+graph_mutation"}
+    assert {e.operator for e in children} == {"graph_crossover", "graph_crossover+graph_mutation", "graph_mutation"}
     calls = {e.call for e in result.evaluations}
     for e in children:
-        assert len(e.parents) == 2 and set(e.parents) <= calls and max(e.parents) < e.call
+        arity = 1 if e.operator == "graph_mutation" else 2  # mutation alone has one parent
+        assert len(e.parents) == arity and set(e.parents) <= calls and max(e.parents) < e.call
 
 
 def test_negative_scores_with_proportional_selection(pool):

@@ -1,22 +1,32 @@
-"""Which of mol_ga's rules make its graph GA better than PMO's? An ablation of llmga's graph GA, side by side.
+"""What each rule of llmga's default is worth: its graph GA's rules and its learning model, side by side.
 
-Every variant is llmga's graph GA with no language model (``llm="none"``), on
-the same tasks, seeds, budget and initial populations (llmga's own draw from
-ZINC 250k); each changes PMO's Graph GA settings toward mol_ga's
-(``mol_ga==0.2.1``, Tripp and Hernandez-Lobato 2023), one rule at a time:
+Every variant runs on the same tasks, seeds, budget and initial populations
+(llmga's own draw from ZINC 250k). The graph-GA variants have no language model
+(``llm="none"``) and move PMO's Graph GA toward mol_ga's (``mol_ga==0.2.1``,
+Tripp and Hernandez-Lobato 2023) one rule at a time:
 
-* ``pmo``: PMO's Graph GA as llmga runs it (score-proportional mating,
-  crossover for every child then mutation at 0.067, patience 5: the run stops
-  after 5 generations in which no child entered the population, and its Top-K
-  AUC is extended flat to the budget);
+* ``pmo``: PMO's Graph GA (the preset ``pmo-graph-ga``: score-proportional
+  mating, crossover for every child then mutation at 0.067, patience 5: the
+  run stops after 5 generations in which no child entered the population, and
+  its Top-K AUC is extended flat to the budget);
 * ``no_patience``: ``pmo`` without the early stop (the whole budget is used);
 * ``quantile``: ``no_patience`` with mol_ga's mating rule (equal uniform draws
   from the top 0.1 % ... 100 %, 25 log-spaced fractions);
 * ``mutation_only``: ``no_patience`` with mol_ga's children: 10 % by
   mutation alone, the rest crossover then mutation at 0.01 (shares fixed);
-* ``mol_ga_rules``: all three.
+* ``mol_ga_rules``: all three, shares fixed;
+* ``ga_default``: llmga's default graph GA (mol_ga's rules, adaptive shares).
 
-Each finished run is a row of ``benchmarks/results/ga_ablation.csv``
+The model variants use the embedded model:
+
+* ``default``: llmga's default (the model learns after every generation and
+  proposes edits and de novo molecules beside the graph GA);
+* ``no_learning``: ``default`` with ``lm_learn=False`` (the model as shipped);
+* ``edits_only``: ``default`` without de novo samples;
+* ``old_default``: the default before the policy (PMO's rules, the model's
+  mutation with its stall fine-tune).
+
+Each finished run is a row of ``benchmarks/results/ablation.csv``
 (variant, task, seed, budget, Top-1/10/100 AUC, calls, generations, stop
 reason, wall seconds), written as it finishes; running the command again skips
 the rows already there, so the table can be built over several sessions (run
@@ -24,7 +34,7 @@ folders go under ``--out``, git-ignored). The table printed at the end puts the
 variants' Top-10 AUC side by side per task, with their sums and each
 variant's ratio to ``pmo``.
 
-    python benchmarks/ga_ablation.py --tasks gsk3b,median1 --seeds 0 --budget 10000
+    python benchmarks/ablation.py --tasks gsk3b,median1 --seeds 0 --variants ga_default,default
 """
 
 from __future__ import annotations
@@ -38,23 +48,26 @@ from typing import Any
 import pandas as pd
 
 from llmga.benchmark import benchmark_config, run_benchmark
+from llmga.config import PRESETS
 
+PMO = PRESETS["pmo-graph-ga"]
+_MOL_GA = {"patience": 0, "selection": "quantile", "mutation_only": 0.1, "mutation_rate": 0.01}
 VARIANTS: dict[str, dict[str, Any]] = {
-    "pmo": {},
-    "no_patience": {"patience": 0},
-    "quantile": {"patience": 0, "selection": "quantile"},
-    "mutation_only": {"patience": 0, "mutation_only": 0.1, "mutation_rate": 0.01, "adaptive": False},
-    "mol_ga_rules": {
-        "patience": 0,
-        "selection": "quantile",
-        "mutation_only": 0.1,
-        "mutation_rate": 0.01,
-        "adaptive": False,
-    },
+    "pmo": PMO,
+    "no_patience": PMO | {"patience": 0},
+    "quantile": PMO | {"patience": 0, "selection": "quantile"},
+    "mutation_only": PMO | {"patience": 0, "mutation_only": 0.1, "mutation_rate": 0.01, "adaptive": False},
+    "mol_ga_rules": PMO | _MOL_GA | {"adaptive": False},
+    "ga_default": {"llm": "none"},
+    "default": {},
+    "no_learning": {"lm_learn": False},
+    "edits_only": {"llm_operators": "crossover,mutation"},
+    "old_default": PMO
+    | {"llm": "embedded", "llm_operators": "crossover,mutation", "lm_learn": False, "lm_finetune": True},
 }
 COLUMNS = ["variant", "task", "seed", "budget", "top1_auc", "top10_auc", "top100_auc", "calls", "generations",
            "stop_reason", "wall_s"]  # fmt: skip
-RESULTS = Path(__file__).parent / "results" / "ga_ablation.csv"
+RESULTS = Path(__file__).parent / "results" / "ablation.csv"
 
 
 def _done(path: Path) -> set[tuple[str, str, int, int]]:
@@ -80,7 +93,7 @@ def run(tasks: list[str], seeds: list[int], budget: int, variants: list[str], ou
         todo = [s for s in seeds if any((variant, t, s, budget) not in done for t in tasks)]
         if not todo:
             continue
-        config = benchmark_config(budget=budget, llm="none", workers=1, **VARIANTS[variant])
+        config = benchmark_config(**({"budget": budget, "workers": 1} | VARIANTS[variant]))
         for task in tasks:
             for seed in seeds:
                 if (variant, task, seed, budget) in done:
@@ -114,7 +127,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--budget", type=int, default=10_000)
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--out", default="runs/ga_ablation")
+    parser.add_argument("--out", default="runs/ablation")
     parser.add_argument("--results", default=str(RESULTS))
     args = parser.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
