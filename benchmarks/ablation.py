@@ -23,6 +23,13 @@ The model variants use the embedded model:
   proposes edits and de novo molecules beside the graph GA);
 * ``no_learning``: ``default`` with ``lm_learn=False`` (the model as shipped);
 * ``edits_only``: ``default`` without de novo samples;
+* ``low_floor``: ``default`` with a share floor of 0.03 instead of 0.1, so that
+  a recipe whose children do not survive is cut to 2 children a generation
+  (a default gsk3b run gave de novo samples, at the floor, 16 % of the calls
+  for 1 survivor in 1,600);
+* ``low_floor_edits``: ``low_floor`` without de novo samples;
+* ``ga_low_floor``: ``ga_default`` with the floor of 0.03 (is a gain the
+  model's or the floor's?).
 * ``old_default``: the default before the policy (PMO's rules, the model's
   mutation with its stall fine-tune).
 
@@ -62,6 +69,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "no_learning": {"lm_learn": False},
     "edits_only": {"llm_operators": "crossover,mutation"},
+    "low_floor": {"share_floor": 0.03},
+    "low_floor_edits": {"share_floor": 0.03, "llm_operators": "crossover,mutation"},
+    "ga_low_floor": {"llm": "none", "share_floor": 0.03},
     "old_default": PMO
     | {"llm": "embedded", "llm_operators": "crossover,mutation", "lm_learn": False, "lm_finetune": True},
 }
