@@ -106,6 +106,7 @@ def _calls(folder):
     return list(zip(frame["smiles"], frame["operator"], frame["score"].round(8), strict=True))
 
 
+@pytest.mark.slow  # three runs in subprocesses: .ci/run runs it after the default suite
 def test_a_run_that_learns_is_the_same_for_a_seed_and_after_kill_9_and_resume(tmp_path):
     objective = tmp_path / "killer.py"
     objective.write_text(KILLER)
