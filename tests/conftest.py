@@ -8,6 +8,22 @@ CAFFEINE = "Cn1c(=O)c2c(ncn2C)n(C)c1=O"
 IBUPROFEN = "CC(C)Cc1ccc(cc1)[C@@H](C)C(=O)O"
 PARACETAMOL = "CC(=O)Nc1ccc(O)cc1"
 
+# A `file.py:score` objective for crash tests: QED, and its process SIGKILLs itself at the KILL_AT-th call.
+KILLING_QED = '''
+import os, signal
+from rdkit import Chem
+from rdkit.Chem import QED
+
+_count = 0
+
+def score(smiles):
+    global _count
+    _count += 1
+    if _count == int(os.environ.get("KILL_AT", "0")):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return QED.qed(Chem.MolFromSmiles(smiles))
+'''
+
 
 @pytest.fixture
 def drugs() -> list[str]:

@@ -11,6 +11,7 @@ import textwrap
 import llmga
 from llmga.engine import Recipe
 from llmga.operators import GraphCrossover, GraphMutation
+from tests.conftest import KILLING_QED
 
 # A graph mutation that writes down what it is told (importable by the subprocesses of the kill test).
 RECORDER = '''
@@ -36,21 +37,6 @@ class Recorder(GraphMutation):
         if self.log:
             with open(self.log, "a") as fh:
                 fh.write(json.dumps(row) + "\\n")
-'''
-
-OBJECTIVE = '''
-import os, signal
-from rdkit import Chem
-from rdkit.Chem import QED
-
-_count = 0
-
-def score(smiles):
-    global _count
-    _count += 1
-    if _count == int(os.environ.get("KILL_AT", "0")):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return QED.qed(Chem.MolFromSmiles(smiles))
 '''
 
 RUN = '''
@@ -102,7 +88,7 @@ def test_every_operator_is_told_every_evaluation_once_in_call_order(tmp_path):
 
 def test_a_resumed_run_tells_the_same_sequence_as_the_run_never_stopped(tmp_path):
     (tmp_path / "recorder.py").write_text(RECORDER)
-    (tmp_path / "objective.py").write_text(OBJECTIVE)
+    (tmp_path / "objective.py").write_text(KILLING_QED)
     (tmp_path / "run.py").write_text(textwrap.dedent(RUN))
 
     def run(*args, log, kill_at=0):

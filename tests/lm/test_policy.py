@@ -15,6 +15,7 @@ import llmga
 from llmga.chem import to_mol
 from llmga.engine import Evaluation
 from llmga.lm import EmbeddedLM, PolicySettings, PolicyTrainer
+from tests.conftest import KILLING_QED
 
 FLUORINE = "[#9]"
 
@@ -74,24 +75,6 @@ def test_the_policy_learns_to_write_a_rewarded_substructure_and_stays_valid():
 
 
 # ------------------------------------------------------------------ whole runs with the learning policy
-KILLER = '''
-import os
-import signal
-
-from rdkit.Chem import QED
-
-from llmga.chem import to_mol
-
-CALLS = 0
-
-
-def score(smiles):
-    global CALLS
-    CALLS += 1
-    if CALLS == int(os.environ.get("KILL_AT", "0")):
-        os.kill(os.getpid(), signal.SIGKILL)
-    return QED.qed(to_mol(smiles))
-'''
 SMALL = ["--budget", "220", "--population", "30", "--offspring", "30", "--seed", "3", "--executor", "serial",
          "--workers", "1", "--quiet"]  # fmt: skip
 
@@ -109,7 +92,7 @@ def _calls(folder):
 @pytest.mark.slow  # three runs in subprocesses: .ci/run runs it after the default suite
 def test_a_run_that_learns_is_the_same_for_a_seed_and_after_kill_9_and_resume(tmp_path):
     objective = tmp_path / "killer.py"
-    objective.write_text(KILLER)
+    objective.write_text(KILLING_QED)
     spec = ["--objective", f"{objective}:score", *SMALL]
     done = _optimize(*spec, "--out", str(tmp_path / "a"))
     assert done.returncode == 0, done.stderr[-2000:]
