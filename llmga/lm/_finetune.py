@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from llmga.lm._embedded import EmbeddedLM
+from llmga.lm._embedded import EmbeddedLM, optimizer_step
 from llmga.lm._train import _batch, _loss
 
 __all__ = ["FineTuneSettings", "OnlineFineTuner"]
@@ -153,7 +153,7 @@ class OnlineFineTuner:
             self.optim.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            self.optim.step()
+            optimizer_step(self.optim)
             losses.append(float(loss.detach()))
         model.eval()
         after = self._eval_loss(top, rng)

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from llmga.lm._embedded import EmbeddedLM, _bf16_ok
+from llmga.lm._embedded import EmbeddedLM, _bf16_ok, optimizer_step
 from llmga.lm._vocab import random_selfies
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ class PolicyTrainer:
             self.optim.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            self.optim.step()
+            optimizer_step(self.optim)
             losses.append(float(loss.detach()))
             tokens += int((ids != vocab.pad).sum())
         model.eval()
