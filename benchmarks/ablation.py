@@ -30,6 +30,13 @@ The model variants use the embedded model:
   1,600);
 * ``no_learning``: ``floor_0.1`` with ``lm_learn=False`` (the model as shipped);
 * ``edits_only``: ``default`` without de novo samples;
+* ``no_replay``, ``no_ga_children``, ``no_anchor``: ``default`` without its
+  replay buffer of the best, without the graph GA's children in training
+  (only the model's own and the initial molecules), without the prior in the
+  target;
+* ``power_4``: ``default`` with the rank reward raised to the power 4 (the
+  best weigh more; a middling molecule's target stays near the prior);
+* ``lr_3e-4``: ``default`` with the policy's learning rate 3e-4 (1e-4);
 * ``old_default``: the default before the policy (PMO's rules, the model's
   mutation with its stall fine-tune).
 
@@ -71,6 +78,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "floor_0.1": {"share_floor": 0.1},
     "no_learning": {"lm_learn": False, "share_floor": 0.1},
     "edits_only": {"llm_operators": "crossover,mutation"},
+    "no_replay": {"lm_replay": 0},
+    "no_ga_children": {"lm_learn_ga": False},
+    "no_anchor": {"lm_anchor": False},
+    "power_4": {"lm_reward_power": 4.0},
+    "lr_3e-4": {"lm_lr": 3e-4},
     "old_default": PMO
     | {"llm": "embedded", "llm_operators": "crossover,mutation", "lm_learn": False, "lm_finetune": True}
     | {"share_floor": 0.1},

@@ -149,6 +149,21 @@ class Config:
     lm_sigma: float = _opt(
         100.0, "embedded model: --lm-learn's reward scale (log p_prior + sigma x rank reward in 0..1)"
     )
+    lm_lr: float = _opt(1e-4, "embedded model: --lm-learn's learning rate (Adam)")
+    lm_reward_power: float = _opt(
+        1.0,
+        "embedded model: --lm-learn's reward is the rank share (0..1) to this power: above 1 the best molecules "
+        "weigh more and the middling ones are held nearer the prior",
+    )
+    lm_replay: int = _opt(100, "embedded model: best molecules --lm-learn replays each step (0: no replay)")
+    lm_anchor: bool = _opt(
+        True, "embedded model: --lm-learn keeps the starting model as prior in its target (--no-lm-anchor: not)"
+    )
+    lm_learn_ga: bool = _opt(
+        True,
+        "embedded model: --lm-learn also trains on the graph GA's children (--no-lm-learn-ga: only on the "
+        "model's own molecules and the initial population)",
+    )
     lm_finetune: bool = _opt(
         False,
         "embedded model: also fine-tune it on the population's best molecules whenever the best score stalls "
@@ -222,6 +237,7 @@ class Config:
             "lm_finetune_steps",
             "lm_finetune_top",
             "lm_learn_steps",
+            "lm_replay",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
@@ -273,6 +289,12 @@ class Config:
             raise bad("lm_learn_steps", "give 0 (only the replay buffer is kept) or a number of steps, e.g. 2")
         if not self.lm_sigma >= 0 or math.isinf(self.lm_sigma):
             raise bad("lm_sigma", "give a non-negative reward scale, e.g. --lm-sigma 100")
+        if not 0 < self.lm_lr < 1:
+            raise bad("lm_lr", "give a learning rate between 0 and 1, e.g. --lm-lr 1e-4")
+        if not 0 < self.lm_reward_power <= 100:
+            raise bad("lm_reward_power", "give a power above 0 (1: the rank share itself), e.g. --lm-reward-power 1")
+        if self.lm_replay < 0:
+            raise bad("lm_replay", "give 0 (no replay) or how many of the best to replay, e.g. --lm-replay 100")
         if not 0.0 <= self.lm_keep <= 1.0:
             raise bad("lm_keep", "give a share between 0 and 1: 0.85 makes close analogues, 0.3 distant ones")
         for name in ("children_per_call", "max_new_tokens"):

@@ -46,6 +46,9 @@ def test_frozen_and_keyword_only():
         ({"direction": "up"}, r"--direction 'up' is not valid"),
         ({"budget": 2.5}, r"--budget 2.5 is not valid: give a whole number"),
         ({"patience": -1}, r"--patience -1 is not valid"),
+        ({"lm_reward_power": 0.0}, r"--lm-reward-power 0.0 is not valid: give a power above 0"),
+        ({"lm_lr": 2.0}, r"--lm-lr 2.0 is not valid: give a learning rate between 0 and 1"),
+        ({"lm_replay": -1}, r"--lm-replay -1 is not valid: give 0 \(no replay\)"),
     ],
 )
 def test_bad_values_name_the_flag_and_the_fix(changes, message):

@@ -62,13 +62,14 @@ def test_custom_python_function_objective(tmp_path):
 
 
 def test_minimised_run_reports_lowest_first(tmp_path):
-    result = llmga.optimize("sa", budget=150, population=20, offspring=20, out=str(tmp_path / "r"))
+    result = llmga.optimize("sa", budget=150, population=20, offspring=20, llm="none", out=str(tmp_path / "r"))
     best = result.best(3)["score"].tolist()
     assert best == sorted(best)
     assert best[0] == result.evaluations["score"].min()
     assert result.summary["top1_mean"] == pytest.approx(best[0])
 
 
+@pytest.mark.slow  # two default runs; tests/test_cli.py runs the same check across processes in the default suite
 def test_same_seed_same_run_through_the_api(tmp_path):
     # the default: the embedded model, which learns after every generation
     a = llmga.optimize("logp", budget=140, population=20, offspring=20, seed=4, out=str(tmp_path / "a"))

@@ -57,12 +57,21 @@ class PolicySettings:
     sigma: float = 100.0  # augmented likelihood: log p_prior + sigma * reward
     lr: float = 1e-4
     anchor: bool = True  # False: no prior in the target (log p_policy is regressed on sigma * reward alone)
+    power: float = 1.0  # reward = rank share ** power: above 1 the best weigh more, the middling stay near the prior
+    ga_children: bool = True  # False: learn only from the model's own molecules (and the initial population)
 
     def __post_init__(self) -> None:
-        if self.steps < 0 or self.batch_size < 1 or self.replay < 0 or not 0 <= self.replay_rows <= self.batch_size:
+        if (
+            self.steps < 0
+            or self.batch_size < 1
+            or self.replay < 0
+            or not 0 <= self.replay_rows <= self.batch_size
+            or not self.power > 0
+        ):
             raise ValueError(
                 f"policy settings out of range: steps {self.steps} (>= 0), batch_size {self.batch_size} (>= 1), "
-                f"replay {self.replay} (>= 0), replay_rows {self.replay_rows} (0..batch_size)"
+                f"replay {self.replay} (>= 0), replay_rows {self.replay_rows} (0..batch_size), power {self.power} "
+                "(> 0)"
             )
 
 
@@ -73,6 +82,11 @@ def sequence_logp(model: GPT, ids: torch.Tensor, pad: int) -> torch.Tensor:
     target = ids[:, 1:]
     logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
     return (logp * (target != pad)).sum(dim=1)
+
+
+def _learnable(evaluation: Evaluation, generation: int) -> bool:
+    """Without GA children in training: the initial population and the model's own molecules."""
+    return generation == 0 or evaluation.operator.startswith("lm_")
 
 
 class PolicyTrainer:
@@ -103,7 +117,8 @@ class PolicyTrainer:
     def reward(self, oriented: float) -> float:
         """The share of scores seen so far that ``oriented`` (larger is better) beats or ties: 0..1."""
         n = len(self._sorted)
-        return bisect.bisect_right(self._sorted, oriented) / n if n else 0.0
+        share = bisect.bisect_right(self._sorted, oriented) / n if n else 0.0
+        return share**self.settings.power
 
     def _remember(self, scored: Sequence[tuple[float, str]]) -> None:
         for value, smiles in scored:
@@ -123,9 +138,13 @@ class PolicyTrainer:
             return None
         self.last_generation = generation
         sign = -1.0 if direction == "minimize" else 1.0
-        new = [(sign * e.score, e.smiles) for e in evaluations if not math.isnan(e.score) and not e.components]
-        self._remember(new)
         s = self.settings
+        new = [
+            (sign * e.score, e.smiles)
+            for e in evaluations
+            if not math.isnan(e.score) and not e.components and (s.ga_children or _learnable(e, generation))
+        ]
+        self._remember(new)
         if not new or s.steps == 0:
             return None
         clock = time.perf_counter()

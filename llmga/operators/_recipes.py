@@ -167,7 +167,15 @@ def _embedded_model_recipes(config: Config, backend: Backend | None, log: Log) -
         kinds.remove("crossover")  # the model cannot cross: its mutation gets the whole share
     policy = None
     if config.lm_learn:
-        settings = PolicySettings(steps=config.lm_learn_steps, sigma=config.lm_sigma)
+        settings = PolicySettings(
+            steps=config.lm_learn_steps,
+            sigma=config.lm_sigma,
+            lr=config.lm_lr,
+            power=config.lm_reward_power,
+            replay=config.lm_replay,
+            anchor=config.lm_anchor,
+            ga_children=config.lm_learn_ga,
+        )
         policy = PolicyTrainer(lm, settings, seed=config.seed)
     shared: dict[str, Any] = {
         "temperature": config.temperature,

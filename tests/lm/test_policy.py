@@ -49,6 +49,24 @@ def test_reward_is_the_rank_share_among_every_score_seen_for_either_direction(ti
     assert [s for _, s in down._best] == ["CCO", "CCN"]  # the lowest is best, and the buffer keeps 2
 
 
+def test_a_reward_power_above_1_weighs_the_best_more(tiny_lm_dir):
+    lm = EmbeddedLM.load(tiny_lm_dir)
+    trainer = PolicyTrainer(lm, PolicySettings(steps=0, power=2.0), seed=0)
+    trainer.learn(_evaluations(["CCO", "CCN", "CCC", "CCCC"], [1.0, 2.0, 3.0, 4.0]), 0, "maximize")
+    assert [trainer.reward(v) for v in (1.0, 2.0, 4.0)] == pytest.approx([1 / 16, 1 / 4, 1.0])
+    with pytest.raises(ValueError, match="power 0"):
+        PolicySettings(power=0)
+
+
+def test_without_ga_children_only_the_models_own_and_the_initial_molecules_are_learnt(tiny_lm_dir):
+    lm = EmbeddedLM.load(tiny_lm_dir)
+    trainer = PolicyTrainer(lm, PolicySettings(steps=0, ga_children=False), seed=0)
+    trainer.learn(_evaluations(["CCO", "CCN"], [0.1, 0.2], generation=0), 0, "maximize")  # initial: learnt
+    made = [Evaluation(3, "CCC", 0.9, 1, "graph_ga", ()), Evaluation(4, "CCCl", 0.5, 1, "lm_denovo", ())]
+    trainer.learn(made, 1, "maximize")
+    assert [s for _, s in trainer._best] == ["CCCl", "CCN", "CCO"]  # the GA's CCC, the best, is left out
+
+
 def _share_with(lm, n, seed):
     smiles = [e.smiles for e in lm.sample(n, np.random.default_rng(seed))]
     mols = [to_mol(s) if s else None for s in smiles]
