@@ -1,6 +1,9 @@
-"""Our graph GA (no language model) against mol_ga's graph GA on PMO tasks, side by side.
+"""Our graph GA (no language model) and our default against mol_ga's graph GA on PMO tasks, side by side.
 
-What it measures: for each task and seed, one run of ``llmga.optimize`` with
+What it measures: for each task and seed, one run of llmga's default
+(``llmga_default``: the graph GA below beside the embedded model, which learns
+after every generation; ``--no-default`` leaves it out), one run of
+``llmga.optimize`` with
 its graph GA defaults and no language model (``llm="none"``: population 120, 70
 children per generation, mating pool drawn uniformly from 25 log-spaced top
 quantiles, ~10 % of children by mutation alone, the rest Jensen crossover then
@@ -94,7 +97,7 @@ from llmga import Config, optimize
 from llmga.benchmark import load_reference, parse_seeds, parse_tasks
 from llmga.chem import canonical, to_mol, to_smiles
 from llmga.data import zinc250k
-from llmga.executors import available_cores
+from llmga.executors import available_cores, by_value_modules
 from llmga.metrics import top_k_auc, top_k_mean
 from llmga.objectives import Objective, check_scores, get_objective
 
@@ -161,16 +164,17 @@ def timing(row: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- llmga
-def run_llmga(task: str, seed: int, budget: int, workers: int, folder: Path) -> dict[str, Any]:
-    """One run of llmga's graph GA (its defaults, ``llm="none"``: no language model); a finished folder
-    run with the same settings is reused."""
+def run_llmga(task: str, seed: int, budget: int, workers: int, folder: Path, *, llm: str = "none") -> dict[str, Any]:
+    """One run of llmga with its defaults: ``llm="none"``, its graph GA alone; ``llm="embedded"``, its
+    default (the graph GA beside the embedded model, which learns after every generation). A finished
+    folder run with the same settings is reused."""
     result = None
     if folder.exists():
         with contextlib.suppress(Exception):  # any unreadable folder is simply redone
             from llmga.result import load
 
             old = load(folder)
-            wanted = Config().replace(llm="none", budget=budget)
+            wanted = Config().replace(llm=llm, budget=budget)
             same = all(getattr(old.config, k) == getattr(wanted, k) for k in _GA_FIELDS)
             if old.summary.get("status") == "finished" and same:
                 result = old
@@ -178,7 +182,7 @@ def run_llmga(task: str, seed: int, budget: int, workers: int, folder: Path) -> 
             shutil.rmtree(folder)
     if result is None:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        result = optimize(task, budget=budget, seed=seed, out=str(folder), workers=workers, llm="none")
+        result = optimize(task, budget=budget, seed=seed, out=str(folder), workers=workers, llm=llm)
     summary = result.summary
     if summary.get("status") != "finished":
         raise RuntimeError(f"llmga run ended with status {summary.get('status')!r}: {summary.get('error')}")
@@ -282,6 +286,17 @@ class BudgetedScorer:
         return 0.0 if math.isnan(value) else self.sign * value
 
 
+def _send_user_modules_by_value() -> None:
+    """joblib's workers are fresh processes that cannot import an objective loaded from FILE.py (its module
+    exists only here): have joblib's cloudpickle send such modules' functions by value."""
+    import cloudpickle  # what joblib's loky workers unpickle with
+
+    for name in by_value_modules():
+        module = sys.modules.get(name)
+        if module is not None:
+            cloudpickle.register_pickle_by_value(module)
+
+
 def run_mol_ga(
     task: str,
     seed: int,
@@ -304,6 +319,8 @@ def run_mol_ga(
     stop = "max_generations"
     with contextlib.ExitStack() as stack:
         t0 = time.perf_counter()
+        if workers > 1:
+            _send_user_modules_by_value()
         parallel = stack.enter_context(joblib.Parallel(n_jobs=workers)) if workers > 1 else None
         scorer = BudgetedScorer(objective, budget, parallel, workers, size_cap=size_cap, seed=seed)
         try:
@@ -380,7 +397,7 @@ def _fmt(value: float, digits: int = 3) -> str:
 
 def report(frame: pd.DataFrame, methods: Sequence[str], tasks: Sequence[str], reference: dict[str, float]) -> None:
     ok = frame[frame["error"].astype(str).str.len() == 0]
-    ours, theirs = methods
+    *ours, theirs = methods  # llmga's arms, then mol_ga's
     stats: dict[tuple[str, str], dict[str, float]] = {}
     for task in tasks:
         for method in methods:
@@ -401,30 +418,28 @@ def report(frame: pd.DataFrame, methods: Sequence[str], tasks: Sequence[str], re
             }
 
     auc = Table(title="Top-10 AUC (mean ± std over seeds)")
-    for col in ("task", "PMO Graph GA (paper)", ours, theirs, f"{ours}/{theirs}", "seeds"):
+    columns = ["task", "PMO Graph GA (paper)", *methods, *(f"{m}/{theirs}" for m in ours), "seeds"]
+    for col in columns:
         auc.add_column(col, justify="left" if col == "task" else "right")
     for task in tasks:
-        a, b = stats[task, ours], stats[task, theirs]
+        got = [stats[task, m] for m in methods]
         auc.add_row(
             task,
             _fmt(reference.get(task, math.nan)),
-            f"{_fmt(a['auc'])} ± {_fmt(a['std'])}",
-            f"{_fmt(b['auc'])} ± {_fmt(b['std'])}",
-            _fmt(a["auc"] / b["auc"] if b["auc"] else math.nan),
-            f"{a['n']}/{b['n']}",
+            *(f"{_fmt(g['auc'])} ± {_fmt(g['std'])}" for g in got),
+            *(_fmt(stats[task, m]["auc"] / got[-1]["auc"] if got[-1]["auc"] else math.nan) for m in ours),
+            "/".join(str(g["n"]) for g in got),
         )
-    # Sum row over the tasks where both methods have results (the reference summed over the same tasks).
-    both = [t for t in tasks if stats[t, ours]["n"] and stats[t, theirs]["n"]]
-    sum_a = sum(stats[t, ours]["auc"] for t in both)
-    sum_b = sum(stats[t, theirs]["auc"] for t in both)
+    # Sum row over the tasks where every method has results (the reference summed over the same tasks).
+    both = [t for t in tasks if all(stats[t, m]["n"] for m in methods)]
+    sums = {m: sum(stats[t, m]["auc"] for t in both) for m in methods}
     sum_ref = sum(reference.get(t, math.nan) for t in both) if both else math.nan
     auc.add_section()
     auc.add_row(
         f"sum ({len(both)} tasks)",
         _fmt(sum_ref),
-        _fmt(sum_a if both else math.nan),
-        _fmt(sum_b if both else math.nan),
-        _fmt(sum_a / sum_b if both and sum_b else math.nan),
+        *(_fmt(sums[m] if both else math.nan) for m in methods),
+        *(_fmt(sums[m] / sums[theirs] if both and sums[theirs] else math.nan) for m in ours),
         "",
     )
     console.print(auc)
@@ -476,9 +491,29 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def _tasks(text: str) -> list[str]:
+    """PMO task names and tags, and objectives of one's own (``path/to/file.py:function``, loaded here so
+    that a bad one fails before any run)."""
+    own = [t.strip() for t in text.split(",") if ":" in t]
+    for spec in own:
+        get_objective(spec)
+    named = ",".join(t for t in text.split(",") if t.strip() and ":" not in t)
+    return [*(parse_tasks(named) if named else []), *own]
+
+
+def _folder_name(task: str) -> str:
+    """A run folder's name for ``task``: the name itself, or ``file_function`` for ``path/file.py:function``."""
+    if ":" not in task:
+        return task
+    path, _, function = task.rpartition(":")
+    return f"{Path(path).stem}_{function}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", default=DEFAULT_TASKS, help="comma-separated task names or tags")
+    parser.add_argument(
+        "--tasks", default=DEFAULT_TASKS, help="comma-separated task names or tags, or path/to/file.py:function"
+    )
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
     parser.add_argument("--budget", type=int, default=10_000, help="unique oracle calls per run")
     parser.add_argument("--workers", type=int, default=0, help="cores for each side (0: all available)")
@@ -495,17 +530,22 @@ def main() -> None:
         help="make mol_ga's children in-process (no joblib copies of its random generator); "
         "scoring still uses all workers",
     )
+    parser.add_argument(
+        "--no-default",
+        action="store_true",
+        help="leave out the third arm, llmga's default (the graph GA beside the learning embedded model)",
+    )
     args = parser.parse_args()
     _fixed_hash_seed()
 
-    tasks, seeds = parse_tasks(args.tasks), parse_seeds(args.seeds)
+    tasks, seeds = _tasks(args.tasks), parse_seeds(args.seeds)
     if args.budget <= 0:
         parser.error("--budget must be positive")
     workers = available_cores() if args.workers == 0 else args.workers
     mol_label = (
         "mol_ga" + ("_serial" if args.mol_ga_serial_offspring else "") + ("_nocap" if args.mol_ga_no_size_cap else "")
     )
-    methods = ("llmga_ga", mol_label)
+    methods = ("llmga_ga", *(() if args.no_default else ("llmga_default",)), mol_label)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "runs.csv"
@@ -524,11 +564,12 @@ def main() -> None:
         if is_done(frame, key):
             console.print(f"{label}: already in {csv_path.name}, skipped")
             continue
-        folder = out / method / f"b{args.budget}-w{workers}" / task / f"s{seed}"
+        folder = out / method / f"b{args.budget}-w{workers}" / _folder_name(task) / f"s{seed}"
         row: dict[str, Any] = dict(zip(KEY, key, strict=True))
         try:
-            if method == "llmga_ga":
-                row.update(run_llmga(task, seed, args.budget, workers, folder))
+            if method in ("llmga_ga", "llmga_default"):
+                llm = "none" if method == "llmga_ga" else "embedded"
+                row.update(run_llmga(task, seed, args.budget, workers, folder, llm=llm))
             else:
                 pool = pool if pool is not None else zinc250k()
                 row.update(

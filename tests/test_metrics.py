@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from llmga.metrics import top_k_auc, top_k_curve, top_k_mean
+from llmga.metrics import mean_pairwise_similarity, top_k_auc, top_k_curve, top_k_mean
 
 
 def staircase() -> np.ndarray:
@@ -63,3 +63,11 @@ def test_curve_matches_brute_force(rng):
 def test_bad_budget():
     with pytest.raises(ValueError, match="budget must be positive"):
         top_k_auc([1.0], 1, 0)
+
+
+def test_mean_pairwise_similarity_is_1_for_one_molecule_and_low_for_unrelated_ones():
+    assert mean_pairwise_similarity(["CCO", "OCC"]) == pytest.approx(1.0)  # one molecule, two spellings
+    aspirin, caffeine, ibuprofen = "CC(=O)Oc1ccccc1C(=O)O", "Cn1cnc2c1c(=O)n(C)c(=O)n2C", "CC(C)Cc1ccc(C(C)C(=O)O)cc1"
+    unrelated = mean_pairwise_similarity([aspirin, caffeine, ibuprofen, "not a molecule"])
+    assert 0.0 < unrelated < 0.2  # three pairs of unrelated drugs; the invalid SMILES is left out
+    assert math.isnan(mean_pairwise_similarity([aspirin]))
