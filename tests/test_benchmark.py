@@ -83,7 +83,7 @@ def test_shipped_reference_tables():
 
 
 def test_cli_benchmark_prints_the_table(tmp_path, capsys):
-    args = ["benchmark", "--tasks", "qed", "--seeds", "0,1", "--budget", "120", "--population", "20"]
+    args = ["benchmark", "--tasks", "qed", "--seeds", "0,1", "--budget", "120", "--population", "20", "--llm", "none"]
     ref = "benchmarks/reference/pmo_graph_ga.csv"
     assert main([*args, "--workers", "1", "--out", str(tmp_path / "b"), "--compare", ref]) == 0
     text = capsys.readouterr().out

@@ -113,7 +113,8 @@ def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path, capsys, argv, c
 def test_init_file_warning_is_shown(tmp_path, capsys, init_file):
     bad = tmp_path / "mixed.smi"
     bad.write_text(init_file.read_text() + "garbage\n")
-    assert main(["optimize", "--init", str(bad), "--budget", "20", "--quiet", "--out", str(tmp_path / "r")]) == 0
+    args = ["optimize", "--init", str(bad), "--budget", "20", "--llm", "none", "--quiet", "--out", str(tmp_path / "r")]
+    assert main(args) == 0
     assert "skipped 1 invalid SMILES on line(s) 9" in capsys.readouterr().err
 
 

@@ -98,10 +98,10 @@ def test_failure_mid_run_keeps_everything_scored(tmp_path):
 
 def test_existing_run_folder_is_never_overwritten(tmp_path):
     out = tmp_path / "r"
-    llmga.optimize("qed", budget=30, population=10, offspring=5, out=str(out))
+    llmga.optimize("qed", budget=30, population=10, offspring=5, llm="none", out=str(out))
     before = (out / "evaluations.csv").read_text()
     with pytest.raises(ConfigError, match=r"already holds files; choose a new folder"):
-        llmga.optimize("qed", budget=30, population=10, offspring=5, out=str(out))
+        llmga.optimize("qed", budget=30, population=10, offspring=5, llm="none", out=str(out))
     assert (out / "evaluations.csv").read_text() == before
 
 
@@ -115,7 +115,7 @@ def test_bad_options_are_rejected_before_anything_runs(tmp_path):
 
 def test_default_run_folder_goes_under_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = llmga.optimize("mw", budget=20, population=10, offspring=5, seed=2)
+    result = llmga.optimize("mw", budget=20, population=10, offspring=5, seed=2, llm="none")
     assert result.path.parent.name == "runs" and result.path.name.startswith("mw-") and result.path.name.endswith("-s2")
     assert np.isfinite(result.summary["top10_auc"])
 
