@@ -64,7 +64,7 @@ from typing import Any
 
 import pandas as pd
 
-from llmga.benchmark import benchmark_config, run_benchmark
+from llmga.benchmark import benchmark_config, run_benchmark, run_folder
 from llmga.config import PRESETS
 from llmga.metrics import mean_pairwise_similarity
 from llmga.objectives import get_objective
@@ -156,13 +156,14 @@ def run(tasks: list[str], seeds: list[int], budget: int, variants: list[str], ou
                 if (variant, task, seed, budget) in done:
                     continue
                 started = time.perf_counter()
-                frame = run_benchmark([task], [seed], out / variant / str(budget), config=config)
+                root = out / variant / str(budget)
+                frame = run_benchmark([task], [seed], root, config=config)
                 row = frame[(frame["task"] == task) & (frame["seed"] == seed)].iloc[0].to_dict()
                 wall = row.get("wall_s")
                 row.update(variant=variant, budget=budget)
                 row["wall_s"] = wall if wall is not None else time.perf_counter() - started
                 direction = get_objective(task).direction
-                row.update(_phases(out / variant / str(budget) / task / f"s{seed}", direction))
+                row.update(_phases(run_folder(root, task, seed), direction))
                 _append(results, row)
                 print(f"{variant:>14} {task:>24} s{seed}: top-10 AUC {row['top10_auc']:.3f} ({row['wall_s']:.0f} s)")
 

@@ -40,6 +40,7 @@ __all__ = [
     "parse_seeds",
     "parse_tasks",
     "run_benchmark",
+    "run_folder",
     "task_table",
     "write_summary",
 ]
@@ -120,8 +121,9 @@ def load_reference(path: str | Path) -> dict[str, float]:
     return {str(t): float(a) for t, a in zip(frame["task"], frame["auc"], strict=True)}
 
 
-def _run_dir(out: Path, task: str, seed: int) -> Path:
-    return out / task / f"s{seed}"
+def run_folder(out: str | Path, task: str, seed: int) -> Path:
+    """The folder of ``task``'s run with ``seed`` in a benchmark under ``out`` (its files: llmga.load)."""
+    return Path(out) / task / f"s{seed}"
 
 
 def _finished_row(folder: Path, task: str, seed: int) -> dict[str, Any] | None:
@@ -185,7 +187,7 @@ def write_summary(out: Path, tasks: Sequence[str], seeds: Sequence[int]) -> pd.D
         row
         for task in tasks
         for seed in seeds
-        if (row := _finished_row(_run_dir(out, task, seed), task, seed)) is not None
+        if (row := _finished_row(run_folder(out, task, seed), task, seed)) is not None
     ]
     frame = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     tmp = out / "summary.csv.tmp"
@@ -222,7 +224,7 @@ def run_benchmark(
     todo: list[tuple[str, int]] = []
     for task in tasks:
         for seed in seeds:
-            folder = _run_dir(root, task, seed)
+            folder = run_folder(root, task, seed)
             if _finished_row(folder, task, seed) is not None:
                 if on_done is not None:
                     on_done(task, seed, None)
@@ -236,7 +238,7 @@ def run_benchmark(
 
     def finished(task: str, seed: int) -> None:
         write_summary(root, tasks, seeds)
-        row = _finished_row(_run_dir(root, task, seed), task, seed)
+        row = _finished_row(run_folder(root, task, seed), task, seed)
         if on_done is not None and row is not None:
             on_done(task, seed, row)
 
@@ -246,7 +248,7 @@ def run_benchmark(
             for task, seed in todo:
                 if stopped():
                     break
-                _one_run(task, seed, base, str(_run_dir(root, task, seed)), stopped)
+                _one_run(task, seed, base, str(run_folder(root, task, seed)), stopped)
                 finished(task, seed)
         else:
             _run_parallel(todo, base, root, jobs, finished, stopped)
@@ -275,7 +277,7 @@ def _run_parallel(
     ):
         event = manager.Event()
         pending: set[Future[tuple[str, int]]] = {
-            pool.submit(_one_run_in_worker, task, seed, base, str(_run_dir(root, task, seed)), event)
+            pool.submit(_one_run_in_worker, task, seed, base, str(run_folder(root, task, seed)), event)
             for task, seed in todo
         }
         try:
