@@ -59,8 +59,9 @@ advanced by them). That is how mol_ga behaves as published; pass
 ``--mol-ga-serial-offspring`` to make its children in-process instead (proper
 random streams; scoring still uses all workers), recorded as ``mol_ga_serial``.
 
-Every finished run is a row of ``OUT/runs.csv``; running the same command again
-skips runs already there (keyed by method, task, seed, budget, workers) and
+Every finished run is a row of ``OUT/runs.csv`` (or of ``--csv FILE``: a
+committed file lets a long comparison span sessions and machines); running the
+same command again skips runs already there (keyed by method, task, seed, budget, workers) and
 retries those that failed. llmga's run folders go under ``OUT/llmga/``,
 mol_ga's call logs under ``OUT/mol_ga*/``. The script re-executes itself with
 ``PYTHONHASHSEED=0`` because mol_ga orders molecules by iterating over sets.
@@ -519,6 +520,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0, help="cores for each side (0: all available)")
     parser.add_argument("--out", default="runs/pmo_vs_mol_ga", help="results folder (runs.csv, run folders)")
     parser.add_argument(
+        "--csv",
+        default=None,
+        help="the rows file (default OUT/runs.csv); give a committed file, e.g. benchmarks/results/pmo23.csv, so "
+        "that a run spanning sessions and machines skips the rows already there",
+    )
+    parser.add_argument(
         "--mol-ga-no-size-cap",
         action="store_true",
         help="run mol_ga without PMO's size rule (as published; on jnk3 its molecules then grow to hundreds "
@@ -548,7 +555,8 @@ def main() -> None:
     methods = ("llmga_ga", *(() if args.no_default else ("llmga_default",)), mol_label)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    csv_path = out / "runs.csv"
+    csv_path = Path(args.csv) if args.csv else out / "runs.csv"
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
     frame = load_rows(csv_path)
     reference = load_reference(REFERENCE)
     console.print(
