@@ -118,7 +118,8 @@ class Config:
         "language model proposing children: embedded (the packaged chemical LM, the default), none (graph GA "
         "only), lm:DIR (one trained "
         "by llmga train-lm), openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE; a backend's own options "
-        "follow its spec: openai:MODEL?base_url=URL&api_key_env=VAR&concurrency=8, hf:DIR?device=cuda&batch_size=64, "
+        "follow its spec: embedded?device=cuda, lm:DIR?device=auto, "
+        "openai:MODEL?base_url=URL&api_key_env=VAR&concurrency=8, hf:DIR?device=cuda&batch_size=64, "
         "vllm:MODEL?tensor_parallel_size=2&gpu_memory_utilization=0.85&max_model_len=4096",
     )
     llm_share: float = _opt(0.5, "fraction of each generation's children asked of the language model")
@@ -421,7 +422,12 @@ ALIAS_HELP: dict[str, tuple[type, str]] = {
     "base_url": (str, "OpenAI-compatible server URL, e.g. http://127.0.0.1:8000/v1 (as --llm openai:M?base_url=URL)"),
     "api_key_env": (str, "environment variable holding the API key, never saved (same as ?api_key_env=VAR)"),
     "llm_concurrency": (int, "concurrent HTTP requests to an OpenAI-compatible server (same as ?concurrency=N)"),
-    "device": (str, "hf backend: cpu, cuda or auto (same as --llm hf:M?device=cuda)"),
+    "device": (
+        str,
+        "where the model runs: the embedded model on cpu (its default), auto (a GPU when there is one), cuda or "
+        "cuda:N (same as --llm embedded?device=cuda); the hf backend on auto (its default), cpu or cuda "
+        "(--llm hf:M?device=cuda)",
+    ),
 }
 
 
@@ -439,9 +445,11 @@ def fold_llm_aliases(options: dict[str, Any], *, llm: str | None = None, strict:
     kind = spec.partition(":")[0] if spec_kind(spec) == "text" else spec_kind(spec)
     folded: dict[str, Any] = {}
     for key, value in given.items():
-        if value is None or value == _ALIAS_DEFAULTS[key]:
-            continue
         name = LLM_ALIASES[key]
+        if value is None or (not strict and kind == "embedded"):
+            continue  # a saved configuration of an older version: its embedded model ran on the CPU, whatever it says
+        if value == _ALIAS_DEFAULTS[key] and kind != "embedded":
+            continue  # the old default changes nothing (the embedded model's device default is cpu, not auto)
         if name not in BACKEND_OPTIONS.get(kind, {}):
             if not strict:
                 continue

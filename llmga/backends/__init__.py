@@ -17,6 +17,7 @@ from llmga.backends._recorded import RecordedBackend
 from llmga.backends._spec import (
     BACKEND_OPTIONS,
     SPEC_FORMS,
+    embedded_spec,
     make_backend,
     parse_spec,
     read_replies,
@@ -40,6 +41,7 @@ __all__ = [
     "RecordedBackend",
     "ReplayBackend",
     "Usage",
+    "embedded_spec",
     "make_backend",
     "parse_spec",
     "read_replies",

@@ -12,13 +12,25 @@ from llmga.backends.replay import ReplayBackend
 if TYPE_CHECKING:
     from llmga.config import Config
 
-__all__ = ["BACKEND_OPTIONS", "SPEC_FORMS", "make_backend", "parse_spec", "read_replies", "spec_kind", "spec_with"]
+__all__ = [
+    "BACKEND_OPTIONS",
+    "SPEC_FORMS",
+    "embedded_spec",
+    "make_backend",
+    "parse_spec",
+    "read_replies",
+    "spec_kind",
+    "spec_with",
+]
 
 SPEC_FORMS = "none, embedded, lm:DIR, openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE"
 
-# Each text backend's own options, written after its spec: ``openai:MODEL?base_url=URL&concurrency=4``.
-# A type, or the tuple of the values allowed.
+# Each backend's own options, written after its spec: ``openai:MODEL?base_url=URL&concurrency=4``,
+# ``embedded?device=cuda``. A type, or the tuple of the values allowed.
 BACKEND_OPTIONS: dict[str, dict[str, type | tuple[str, ...]]] = {
+    # The embedded model (packaged, or lm:DIR): where it samples and learns (cpu, auto, cuda, cuda:N).
+    "embedded": {"device": str},
+    "lm": {"device": str},
     "openai": {"base_url": str, "api_key_env": str, "concurrency": int},
     "hf": {"device": ("auto", "cpu", "cuda"), "batch_size": int},
     "vllm": {
@@ -65,6 +77,8 @@ def parse_spec(spec: str) -> tuple[str, str, dict[str, Any]]:
     {"concurrency": 4})``."""
     spec = spec.strip()
     kind, sep, rest = spec.partition(":")
+    if spec == "embedded" or spec.startswith("embedded?"):  # the packaged model: no target
+        kind, sep, rest = "embedded", ":", "packaged" + spec[len("embedded") :]
     target, _, query = rest.partition("?")
     if not sep or not target:
         raise BackendError(f"--llm {spec!r} is not understood; use one of: {SPEC_FORMS}")
@@ -74,7 +88,8 @@ def parse_spec(spec: str) -> tuple[str, str, dict[str, Any]]:
     for part in query.split("&") if query else []:
         key, eq, text = part.partition("=")
         if not eq:
-            raise BackendError(f"--llm {spec!r}: option {part!r} needs a value, as in {kind}:{target}?{part}=VALUE")
+            head = "embedded" if kind == "embedded" else f"{kind}:{target}"
+            raise BackendError(f"--llm {spec!r}: option {part!r} needs a value, as in {head}?{part}=VALUE")
         options[unquote(key)] = _typed(spec, kind, unquote(key), unquote(text))
     return kind, target, options
 
@@ -85,7 +100,7 @@ def spec_with(spec: str, **options: Any) -> str:
     merged = current | {k: v for k, v in options.items() if v is not None}
     texts = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in merged.items()}
     query = "&".join(f"{k}={quote(v, safe=':/@.-_~')}" for k, v in texts.items())
-    out = f"{kind}:{target}" + (f"?{query}" if query else "")
+    out = ("embedded" if kind == "embedded" else f"{kind}:{target}") + (f"?{query}" if query else "")
     parse_spec(out)
     return out
 
@@ -117,7 +132,17 @@ def spec_kind(spec: str) -> str:
     spec = spec.strip()
     if spec in ("", "none"):
         return "none"
-    return "embedded" if spec == "embedded" or spec.startswith("lm:") else "text"
+    embedded = spec == "embedded" or spec.startswith(("embedded?", "lm:"))
+    return "embedded" if embedded else "text"
+
+
+def embedded_spec(spec: str) -> tuple[str | None, str]:
+    """The model folder (``None``: the packaged model) and device of an embedded-model spec:
+    ``"embedded"`` -> ``(None, "cpu")``, ``"lm:runs/m?device=cuda"`` -> ``("runs/m", "cuda")``."""
+    kind, target, options = parse_spec(spec)
+    if kind not in ("embedded", "lm"):
+        raise BackendError(f"--llm {spec!r} is not the embedded model; give embedded or lm:DIR")
+    return (None if kind == "embedded" else target), str(options.get("device", "cpu"))
 
 
 def make_backend(config: Config) -> Backend | None:

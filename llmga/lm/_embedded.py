@@ -7,6 +7,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from llmga.errors import LLMGAError
 from llmga.lm._gpt import ADAPTER_FILE, GPT
 from llmga.lm._vocab import Vocab, random_selfies
 
-__all__ = ["EMBEDDED_DIR", "Edit", "EmbeddedLM"]
+__all__ = ["EMBEDDED_DIR", "Edit", "EmbeddedLM", "bf16_autocast", "resolve_device"]
 
 EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "data" / "lm"
 # Longest tail written for a child: ZINC-sized molecules take 20-70 SELFIES tokens, and a child
@@ -28,12 +29,44 @@ _MAX_NEW_TOKENS = 100
 
 
 @functools.cache
-def _bf16_ok() -> bool:
-    """Whether this CPU does bfloat16 arithmetic natively (else bfloat16 would be slower than float32)."""
+def _bf16_ok(kind: str = "cpu") -> bool:
+    """Whether this CPU (or, for ``"cuda"``, the GPU) does bfloat16 arithmetic natively (else bfloat16
+    would be slower than float32)."""
+    if kind == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+def bf16_autocast(device: torch.device) -> torch.autocast:
+    """bfloat16 autocast on ``device`` where it has bfloat16 arithmetic (as the model was trained), else off."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=_bf16_ok(device.type))
+
+
+def resolve_device(name: str, flag: str = "--device") -> torch.device:
+    """The torch device for a ``device`` option (given as ``flag``): cpu, cuda, cuda:N, or auto (a CUDA GPU
+    when there is one)."""
+    name = name.strip() or "cpu"
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise LLMGAError(f"{flag} {name}: torch sees no CUDA GPU here; use {flag} cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise LLMGAError(f"{flag} {name}: not a torch device; use cpu, cuda, cuda:N or auto") from None
+    if device.type not in ("cpu", "cuda"):
+        raise LLMGAError(f"{flag} {name}: the model runs on cpu or cuda; use cpu, cuda, cuda:N or auto")
+    count = torch.cuda.device_count() if device.type == "cuda" else 0
+    if device.index is not None and device.index >= count and device.type == "cuda":
+        raise LLMGAError(f"{flag} {name}: torch sees {count} GPU(s) here; use cuda:0 to cuda:{count - 1}")
+    if device.type == "cuda":
+        # Same seed, same run: deterministic cuBLAS needs this before its first use (see torch's notes on
+        # reproducibility); the policy's training steps also ask torch for deterministic kernels.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    return device
 
 
 def optimizer_step(optim: torch.optim.Optimizer) -> None:
@@ -99,9 +132,16 @@ class EmbeddedLM:
         # Tokens a child may never contain: the special ones other than the end.
         self._banned = [vocab.pad, vocab.bos, vocab.sep, vocab.unk]
 
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights are (and where it samples and learns)."""
+        return self.model.transformer.wte.weight.device
+
     @classmethod
-    def load(cls, path: str | Path | None = None, *, verify: bool = True) -> EmbeddedLM:
-        """Load a model folder (the packaged model when ``path`` is None or ``"embedded"``)."""
+    def load(cls, path: str | Path | None = None, *, verify: bool = True, device: str = "cpu") -> EmbeddedLM:
+        """Load a model folder (the packaged model when ``path`` is None or ``"embedded"``) onto ``device``
+        (cpu, cuda, cuda:N or auto: see :func:`resolve_device`)."""
+        where = resolve_device(device)
         folder = EMBEDDED_DIR if path in (None, "embedded") else Path(str(path))
         weights = folder / "model.safetensors"
         if not weights.is_file() or not (folder / "tokenizer.json").is_file():
@@ -126,7 +166,7 @@ class EmbeddedLM:
             model = GPT.load(folder)
         except ValueError as exc:
             raise LLMGAError(f"{exc}; retrain with `llmga train-lm` or reinstall llmga") from None
-        return cls(model, Vocab.load(folder), folder)
+        return cls(model.to(where), Vocab.load(folder), folder)
 
     @property
     def crosses(self) -> bool:
@@ -163,6 +203,7 @@ class EmbeddedLM:
         if n == 0:
             return []
         limit = self.model.cfg.n_positions
+        dev = self.device
         lengths = torch.tensor([len(p) for p in prompts])
         longest = int(lengths.max())
         if longest >= limit:
@@ -174,14 +215,15 @@ class EmbeddedLM:
         ids = torch.full((n, longest), self.vocab.pad, dtype=torch.long)
         for i, p in enumerate(prompts):
             ids[i, int(pads[i]) :] = torch.tensor(list(p), dtype=torch.long)
-        generator = torch.Generator().manual_seed(int(seed))
+        generator = torch.Generator(device=dev).manual_seed(int(seed))
+        ids, pads, lengths = ids.to(dev), pads.to(dev), lengths.to(dev)
         cond = None
         if conditions is not None and any(c is not None for c in conditions):
             bits = torch.zeros((n, self.model.cfg.n_cond))
             for i, c in enumerate(conditions):
                 if c is not None:
                     bits[i, torch.from_numpy(np.asarray(c, dtype=np.int64))] = 1.0
-            cond = self.model.condition(bits)
+            cond = self.model.condition(bits.to(dev))
         guided = cond is not None and guidance > 0
         if guided:  # the batch twice: rows with their condition, then the same rows without
             assert cond is not None
@@ -189,12 +231,12 @@ class EmbeddedLM:
         cache = self.model.new_cache(ids.shape[0], longest + steps)
         self.tokens += int(lengths.sum()) * (2 if guided else 1)
         # Reading the prompts is most of the arithmetic: bfloat16 (as in training) where the CPU has it.
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=_bf16_ok()):
+        with bf16_autocast(dev):
             logits, cache = self.model(ids, cache, start=0, pads=pads, cond=cond)
         out: list[list[int]] = [[] for _ in range(n)]
-        rows = torch.arange(n)  # which prompt each row of the (shrinking) batch is
+        rows = torch.arange(n, device=dev)  # which prompt each row of the (shrinking) batch is
         room = limit - lengths  # new tokens each row may still write
-        finished = torch.zeros(n, dtype=torch.bool)
+        finished = torch.zeros(n, dtype=torch.bool, device=dev)
         for step in range(steps):
             last = logits[:, -1].float()
             if guided:

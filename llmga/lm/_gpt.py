@@ -253,10 +253,14 @@ class GPT(nn.Module):
         self.adapter = _FingerprintAdapter(self.cfg).to(self.transformer.wte.weight.dtype)
 
     def new_cache(self, batch: int, length: int, dtype: torch.dtype = torch.float32) -> Cache:
-        """Empty key/value buffers for ``batch`` sequences of up to ``length`` positions."""
+        """Empty key/value buffers for ``batch`` sequences of up to ``length`` positions (on the model's device)."""
         cfg = self.cfg
         shape = (batch, cfg.n_head, length, cfg.n_embd // cfg.n_head)
-        return [(torch.zeros(shape, dtype=dtype), torch.zeros(shape, dtype=dtype)) for _ in range(cfg.n_layer)]
+        device = self.transformer.wte.weight.device
+        return [
+            (torch.zeros(shape, dtype=dtype, device=device), torch.zeros(shape, dtype=dtype, device=device))
+            for _ in range(cfg.n_layer)
+        ]
 
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

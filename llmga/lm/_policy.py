@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from llmga.lm._embedded import EmbeddedLM, _bf16_ok, optimizer_step
+from llmga.lm._embedded import EmbeddedLM, bf16_autocast, optimizer_step
 from llmga.lm._vocab import random_selfies
 
 if TYPE_CHECKING:
@@ -76,12 +76,32 @@ class PolicySettings:
 
 
 def sequence_logp(model: GPT, ids: torch.Tensor, pad: int) -> torch.Tensor:
-    """Log-likelihood of each row of ``ids`` (``<bos> ... <eos>`` then pads) under ``model``: one value per row."""
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=_bf16_ok()):
+    """Log-likelihood of each row of ``ids`` (``<bos> ... <eos>`` then pads) under ``model``: one value per row
+    (on the model's device, where ``ids`` are moved)."""
+    ids = ids.to(model.transformer.wte.weight.device)
+    with bf16_autocast(ids.device):
         logits, _ = model(ids[:, :-1])
     target = ids[:, 1:]
     logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
     return (logp * (target != pad)).sum(dim=1)
+
+
+class _Deterministic:
+    """On a GPU, torch's deterministic kernels while it is entered (the embedding's backward otherwise adds
+    in a varying order, so one seed would train other weights); on the CPU, nothing."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.on = device.type == "cuda"
+        self.before = False
+
+    def __enter__(self) -> None:
+        if self.on:
+            self.before = torch.are_deterministic_algorithms_enabled()
+            torch.use_deterministic_algorithms(True, warn_only=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.on:
+            torch.use_deterministic_algorithms(self.before)
 
 
 def _learnable(evaluation: Evaluation, generation: int) -> bool:
@@ -156,13 +176,14 @@ class PolicyTrainer:
         losses: list[float] = []
         tokens = 0
         model.train()
+        deterministic = _Deterministic(self.lm.device)
         for _ in range(s.steps):
             rows = self._rows(new, rng)
             built = self._encode([m for _, m in rows], rng)
             if built is None:
                 continue
             ids, kept = built
-            rewards = torch.tensor([self.reward(rows[i][0]) for i in kept])
+            rewards = torch.tensor([self.reward(rows[i][0]) for i in kept], device=self.lm.device)
             policy = sequence_logp(model, ids, vocab.pad)
             target = s.sigma * rewards
             if s.anchor:
@@ -170,7 +191,8 @@ class PolicyTrainer:
                     target = target + sequence_logp(self.prior, ids, vocab.pad)
             loss = F.mse_loss(policy, target)
             self.optim.zero_grad(set_to_none=True)
-            loss.backward()
+            with deterministic:
+                loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer_step(self.optim)
             losses.append(float(loss.detach()))

@@ -29,6 +29,7 @@ from torch.nn import functional as F
 from llmga.errors import LLMGAError
 from llmga.executors import available_cores
 from llmga.lm._condition import CONDITION_BITS, region_bits
+from llmga.lm._embedded import resolve_device
 from llmga.lm._gpt import ADAPTER_FILE, GPT, GPTConfig
 from llmga.lm._settings import TrainSettings
 from llmga.lm._vocab import Vocab, random_selfies, selfies_tokens
@@ -179,18 +180,6 @@ def _vocab_for(smiles: Sequence[str]) -> Vocab:
     return Vocab.from_tokens(seen)
 
 
-def _device(name: str) -> torch.device:
-    """The torch device for ``--device`` (``auto``: a CUDA GPU when there is one, else the CPU)."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise LLMGAError(f"--device {name}: torch sees no CUDA GPU here; use --device cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise LLMGAError(f"--device {name}: not a torch device; use cpu, cuda, cuda:N or auto") from None
-
-
 def resolve_model_dir(init: str) -> Path:
     if init == "embedded":
         from llmga.lm._embedded import EMBEDDED_DIR
@@ -245,7 +234,7 @@ def train_lm(
     if settings.crossover_share > 0 and model.adapter is None:
         model.add_adapter(CONDITION_BITS)
         model.train()
-    device = _device(settings.device)
+    device = resolve_device(settings.device)
     model.to(device)
     n_cond = model.cfg.n_cond if settings.crossover_share > 0 else 0
     max_len = model.cfg.n_positions

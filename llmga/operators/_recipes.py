@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from llmga.backends import GenerationParams, spec_kind
+from llmga.backends import GenerationParams, embedded_spec, spec_kind
 from llmga.errors import LLMGAError
 from llmga.operators._base import Operator
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter
@@ -149,7 +149,8 @@ def _embedded_model_recipes(config: Config, backend: Backend | None, log: Log) -
     from llmga.operators.lm import LMCrossover, LMDeNovo, LMMutation
 
     spec = config.llm.strip()
-    lm = EmbeddedLM.load(None if spec == "embedded" else spec[3:])
+    folder, device = embedded_spec(spec)
+    lm = EmbeddedLM.load(folder, device=device)
     finetune = (
         FineTuneSettings(
             patience=config.lm_finetune_patience, steps=config.lm_finetune_steps, top=config.lm_finetune_top

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmga.backends import BackendError, make_backend, parse_spec, spec_kind, spec_with
+from llmga.backends import BackendError, embedded_spec, make_backend, parse_spec, spec_kind, spec_with
 from llmga.config import Config, fold_llm_aliases, read_campaign
 from llmga.errors import ConfigError
 
@@ -56,9 +56,27 @@ def test_the_old_option_keywords_fold_into_the_spec():
     assert config.llm == "openai:m?base_url=http://127.0.0.1:9/v1&concurrency=2"
     assert not hasattr(config, "base_url")
     assert Config().replace(llm="hf:d", device="cpu").llm == "hf:d?device=cpu"
-    assert Config().replace(device="auto") == Config()  # the old default changes nothing
-    with pytest.raises(ConfigError, match=r"--device 'cuda' is an option of the hf backend, and --llm 'embedded'"):
-        Config().replace(device="cuda")
+    assert Config().replace(llm="hf:d", device="auto").llm == "hf:d"  # the old default changes nothing
+    # The embedded model runs on the CPU unless told: --device asks it for a GPU (auto: one if there is one).
+    assert Config().replace(device="auto").llm == "embedded?device=auto"
+    assert Config().replace(llm="lm:runs/m", device="cuda:1").llm == "lm:runs/m?device=cuda:1"
+    with pytest.raises(ConfigError, match=r"--device 'cuda' is an option of the embedded and lm and hf backend"):
+        Config().replace(llm="openai:m", device="cuda")
+
+
+def test_an_embedded_spec_gives_the_model_folder_and_its_device():
+    assert embedded_spec("embedded") == (None, "cpu")
+    assert embedded_spec(" embedded?device=auto ") == (None, "auto")
+    assert embedded_spec("lm:runs/m?device=cuda:1") == ("runs/m", "cuda:1")
+    assert spec_with("embedded", device="cuda") == "embedded?device=cuda"
+    assert spec_kind("embedded?device=cuda") == "embedded"
+    assert make_backend(Config(llm="embedded?device=cpu")) is None  # run by its own operators, not a text backend
+    with pytest.raises(BackendError, match=r"embedded backends take no option 'foo'; their options: device"):
+        embedded_spec("embedded?foo=1")
+    with pytest.raises(BackendError, match=r"option 'device' needs a value, as in embedded\?device=VALUE"):
+        embedded_spec("embedded?device")
+    with pytest.raises(BackendError, match="is not the embedded model"):
+        embedded_spec("hf:m")
 
 
 def test_a_saved_configuration_of_an_older_version_still_loads():

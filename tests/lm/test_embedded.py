@@ -115,3 +115,29 @@ def test_guidance_strengthens_the_condition_and_is_a_no_op_for_an_untrained_adap
         lm.model.adapter.proj.bias.zero_()
     plain = lm.complete(prompts, seed=3)
     assert lm.complete(prompts, seed=3, conditions=bits, guidance=3.0) == plain
+
+
+def test_a_device_names_itself_and_what_is_valid_before_the_model_loads(tiny_lm_dir, monkeypatch):
+    import torch
+
+    assert EmbeddedLM.load(tiny_lm_dir, device="cpu").device == torch.device("cpu")
+    with pytest.raises(LLMGAError, match=r"--device tpu9: not a torch device; use cpu, cuda, cuda:N or auto"):
+        EmbeddedLM.load(tiny_lm_dir, device="tpu9")
+    with pytest.raises(LLMGAError, match=r"--device meta: the model runs on cpu or cuda"):
+        EmbeddedLM.load(tiny_lm_dir, device="meta")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert EmbeddedLM.load(tiny_lm_dir, device="auto").device == torch.device("cpu")  # no GPU: the CPU
+    with pytest.raises(LLMGAError, match=r"--device cuda: torch sees no CUDA GPU here; use --device cpu"):
+        EmbeddedLM.load(tiny_lm_dir, device="cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(LLMGAError, match=r"--device cuda:2: torch sees 1 GPU\(s\) here; use cuda:0 to cuda:0"):
+        EmbeddedLM.load(tiny_lm_dir, device="cuda:2")
+
+
+def test_a_bad_device_for_the_embedded_model_stops_a_run_before_any_oracle_call(tmp_path):
+    import llmga
+
+    with pytest.raises(LLMGAError, match=r"--device tpu9: not a torch device"):
+        llmga.optimize("qed", llm="embedded?device=tpu9", budget=50, out=str(tmp_path / "r"))
+    assert not (tmp_path / "r" / "evaluations.csv").exists()

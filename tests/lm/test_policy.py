@@ -128,3 +128,38 @@ def test_a_run_that_learns_is_the_same_for_a_seed_and_after_kill_9_and_resume(tm
     resumed = _optimize("--resume", str(tmp_path / "cut"), "--quiet")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert _calls(tmp_path / "cut") == whole
+
+
+# ------------------------------------------------------------------ on a GPU (--device cuda)
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_a_gpu_the_policy_samples_and_learns_there_and_a_seed_trains_the_same_weights(tiny_lm_dir):
+    def trained():
+        lm = EmbeddedLM.load(tiny_lm_dir, device="cuda")
+        trainer = PolicyTrainer(lm, PolicySettings(steps=2, batch_size=4, replay_rows=2), seed=0)
+        smiles = [e.smiles for e in lm.edit(["CCO", "c1ccccc1O", "CCN", "CC(=O)O"] * 4, np.random.default_rng(0))]
+        assert sum(s is not None for s in smiles) >= 8
+        made = [s for s in smiles if s]
+        trainer.learn(_evaluations(made, np.linspace(0, 1, len(made))), 1, "maximize")
+        assert all(p.device.type == "cuda" for p in [*lm.model.parameters(), *trainer.prior.parameters()])
+        return lm, trainer
+
+    lm, trainer = trained()
+    moved = [k for k, v in lm.model.state_dict().items() if not torch.equal(v, trainer.prior.state_dict()[k])]
+    assert moved, "training on the GPU must change the weights"
+    again, _ = trained()
+    for k, v in lm.model.state_dict().items():
+        assert torch.equal(v, again.model.state_dict()[k]), k  # deterministic per seed on the GPU too
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_run_with_the_model_on_the_gpu_learns_and_is_the_same_for_a_seed(tmp_path):
+    spec = ["--objective", "qed", "--llm", "embedded?device=cuda", *SMALL]
+    for name in ("a", "b"):
+        done = _optimize(*spec, "--out", str(tmp_path / name))
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert llmga.load(tmp_path / "a").config.llm == "embedded?device=cuda"
+    calls = pd.read_csv(tmp_path / "a" / "llm_calls.csv", keep_default_na=False)
+    assert (calls["operator"] == "lm_learn").sum() >= 5
+    assert _calls(tmp_path / "a") == _calls(tmp_path / "b")
