@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from llmga.errors import LLMGAError
 from llmga.executors import available_cores
 from llmga.lm._condition import CONDITION_BITS, region_bits
-from llmga.lm._embedded import resolve_device
+from llmga.lm._embedded import bf16_autocast, resolve_device
 from llmga.lm._gpt import ADAPTER_FILE, GPT, GPTConfig
 from llmga.lm._settings import TrainSettings
 from llmga.lm._vocab import Vocab, random_selfies, selfies_tokens
@@ -275,7 +275,7 @@ def train_lm(
     started = time.perf_counter()
     last_ckpt = started
     heldout = math.nan
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16)
+    autocast = bf16_autocast(device)  # bfloat16 where the device has it natively, else float32 (faster there)
 
     def save_checkpoint() -> None:
         state = {

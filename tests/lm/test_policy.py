@@ -38,6 +38,23 @@ def test_a_training_step_changes_the_weights_and_leaves_the_prior(tiny_lm_dir):
     assert trainer.learn([], 1, "maximize") is None  # a generation is learnt once, however many operators tell it
 
 
+def test_a_step_in_length_sorted_chunks_trains_what_one_padded_batch_trains(tiny_lm_dir):
+    smiles = ["CCO", "c1ccccc1O", "CCN", "CC(=O)Oc1ccccc1C(=O)O", "CCCCCCCCCC", "CN1C=NC2=C1C(=O)N(C)C(=O)N2C"]
+    weights = []
+    for chunk in (64, 2):
+        lm = EmbeddedLM.load(tiny_lm_dir)
+        trainer = PolicyTrainer(lm, PolicySettings(steps=1, batch_size=6, replay_rows=0, chunk=chunk), seed=0)
+        record = trainer.learn(_evaluations(smiles, np.linspace(0, 1, 6)), 1, "maximize")
+        assert record is not None and record["steps"] == 1
+        weights.append((record["loss"], [p.detach().clone() for p in lm.model.parameters()]))
+    (loss_whole, whole), (loss_chunked, chunked) = weights
+    assert loss_chunked == pytest.approx(loss_whole, rel=1e-4)
+    for a, b in zip(whole, chunked, strict=True):
+        assert torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match="chunk 0"):
+        PolicySettings(chunk=0)
+
+
 def test_reward_is_the_rank_share_among_every_score_seen_for_either_direction(tiny_lm_dir):
     lm = EmbeddedLM.load(tiny_lm_dir)
     up = PolicyTrainer(lm, PolicySettings(steps=0), seed=0)
