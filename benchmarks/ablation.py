@@ -37,6 +37,8 @@ The model variants use the embedded model:
 * ``power_4``: ``default`` with the rank reward raised to the power 4 (the
   best weigh more; a middling molecule's target stays near the prior);
 * ``lr_3e-4``: ``default`` with the policy's learning rate 3e-4 (1e-4);
+* ``steps_1``: ``default`` with one policy step per generation (2): half the
+  training time;
 * ``old_default``: the default before the policy (PMO's rules, the model's
   mutation with its stall fine-tune).
 
@@ -44,7 +46,9 @@ Each finished run is a row of ``benchmarks/results/ablation.csv``
 (variant, task, seed, budget, Top-1/10/100 AUC, calls, generations, stop
 reason, wall seconds; then seconds in the oracle, training the model and
 proposing with it, the share of the model's children that were valid, and
-the mean pairwise Tanimoto of the final top 100), written as it finishes; running the command again skips
+the mean pairwise Tanimoto of the final top 100), written as it finishes (the
+variants with the model run before a46d15b, when it ran in emulated bfloat16, are
+kept apart in ``ablation_bf16_emulated.csv``); running the command again skips
 the rows already there, so the table can be built over several sessions (run
 folders go under ``--out``, git-ignored). The table printed at the end puts the
 variants' Top-10 AUC side by side per task, with their sums and each
@@ -88,6 +92,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_anchor": {"lm_anchor": False},
     "power_4": {"lm_reward_power": 4.0},
     "lr_3e-4": {"lm_lr": 3e-4},
+    "steps_1": {"lm_learn_steps": 1},
     "old_default": PMO
     | {"llm": "embedded", "llm_operators": "crossover,mutation", "lm_learn": False, "lm_finetune": True}
     | {"share_floor": 0.1},
