@@ -93,6 +93,7 @@ def test_cli_benchmark_prints_the_table(tmp_path, capsys):
     assert "'x' is not an integer" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # run by .ci/run after the default suite (pytest -m slow): the default suite keeps under 10 minutes
 def test_interrupted_benchmark_keeps_finished_runs_and_resumes(tmp_path):
     out = tmp_path / "bench"
     cmd = [

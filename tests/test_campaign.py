@@ -96,6 +96,7 @@ def test_bad_tells_and_asks_name_the_fix(tmp_path):
         llmga.Campaign(run.path)
 
 
+@pytest.mark.slow  # run by .ci/run after the default suite (pytest -m slow): the default suite keeps under 10 minutes
 def test_ask_tell_across_processes_with_the_embedded_model(tmp_path):
     run = tmp_path / "c"
 
@@ -125,7 +126,7 @@ def test_ask_tell_across_processes_with_the_embedded_model(tmp_path):
 
 def test_recipe_shares_follow_the_recipe_whose_children_do_well(tmp_path):
     """Adaptive selection in a campaign: children of the embedded model always measure best, so its share grows."""
-    campaign = llmga.Campaign.create(tmp_path / "c", objective_name="y", population=20, seed=2)
+    campaign = llmga.Campaign.create(tmp_path / "c", objective_name="y", population=20, seed=2, lm_learn=False)
     for _ in range(7):
         batch = campaign.ask(20)
         model = batch["operator"].str.startswith("lm_")

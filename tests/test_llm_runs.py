@@ -200,6 +200,7 @@ def test_embedded_model_errors_name_the_fix(tmp_path):
     assert not (tmp_path / "b" / "evaluations.csv").exists()
 
 
+@pytest.mark.slow  # run by .ci/run after the default suite (pytest -m slow): the default suite keeps under 10 minutes
 def test_embedded_model_is_fine_tuned_when_the_run_stalls(tmp_path, tiny_lm_dir):
     out = tmp_path / "run"
     llmga.optimize(

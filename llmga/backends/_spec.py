@@ -23,14 +23,16 @@ __all__ = [
     "spec_with",
 ]
 
+EMBEDDED_DTYPES = ("auto", "float32", "bfloat16")
 SPEC_FORMS = "none, embedded, lm:DIR, openai:MODEL, hf:MODEL_OR_DIR, vllm:MODEL, replay:FILE"
 
 # Each backend's own options, written after its spec: ``openai:MODEL?base_url=URL&concurrency=4``,
 # ``embedded?device=cuda``. A type, or the tuple of the values allowed.
 BACKEND_OPTIONS: dict[str, dict[str, type | tuple[str, ...]]] = {
-    # The embedded model (packaged, or lm:DIR): where it samples and learns (cpu, auto, cuda, cuda:N).
-    "embedded": {"device": str},
-    "lm": {"device": str},
+    # The embedded model (packaged, or lm:DIR): where it samples and learns (cpu, auto, cuda, cuda:N), and
+    # its arithmetic (auto: bfloat16 where the device has it natively, else float32).
+    "embedded": {"device": str, "dtype": EMBEDDED_DTYPES},
+    "lm": {"device": str, "dtype": EMBEDDED_DTYPES},
     "openai": {"base_url": str, "api_key_env": str, "concurrency": int},
     "hf": {"device": ("auto", "cpu", "cuda"), "batch_size": int},
     "vllm": {
@@ -136,13 +138,14 @@ def spec_kind(spec: str) -> str:
     return "embedded" if embedded else "text"
 
 
-def embedded_spec(spec: str) -> tuple[str | None, str]:
-    """The model folder (``None``: the packaged model) and device of an embedded-model spec:
-    ``"embedded"`` -> ``(None, "cpu")``, ``"lm:runs/m?device=cuda"`` -> ``("runs/m", "cuda")``."""
+def embedded_spec(spec: str) -> tuple[str | None, str, str]:
+    """The model folder (``None``: the packaged model), device and dtype of an embedded-model spec:
+    ``"embedded"`` -> ``(None, "cpu", "auto")``, ``"lm:runs/m?device=cuda"`` -> ``("runs/m", "cuda", "auto")``."""
     kind, target, options = parse_spec(spec)
     if kind not in ("embedded", "lm"):
         raise BackendError(f"--llm {spec!r} is not the embedded model; give embedded or lm:DIR")
-    return (None if kind == "embedded" else target), str(options.get("device", "cpu"))
+    folder = None if kind == "embedded" else target
+    return folder, str(options.get("device", "cpu")), str(options.get("dtype", "auto"))
 
 
 def make_backend(config: Config) -> Backend | None:

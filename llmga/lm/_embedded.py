@@ -20,7 +20,7 @@ from llmga.errors import LLMGAError
 from llmga.lm._gpt import ADAPTER_FILE, GPT
 from llmga.lm._vocab import Vocab, random_selfies
 
-__all__ = ["EMBEDDED_DIR", "Edit", "EmbeddedLM", "bf16_autocast", "resolve_device"]
+__all__ = ["EMBEDDED_DIR", "Edit", "EmbeddedLM", "bf16_autocast", "resolve_device", "resolve_dtype"]
 
 EMBEDDED_DIR = Path(__file__).resolve().parent.parent / "data" / "lm"
 # Longest tail written for a child: ZINC-sized molecules take 20-70 SELFIES tokens, and a child
@@ -47,9 +47,21 @@ def _bf16_ok(kind: str = "cpu") -> bool:
         return False
 
 
-def bf16_autocast(device: torch.device) -> torch.autocast:
-    """bfloat16 autocast on ``device`` where it has bfloat16 arithmetic (as the model was trained), else off."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=_bf16_ok(device.type))
+def bf16_autocast(device: torch.device, on: bool | None = None) -> torch.autocast:
+    """bfloat16 autocast on ``device`` if ``on`` (``None``: where the device has bfloat16 arithmetic, as the
+    model was trained), else off."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=_bf16_ok(device.type) if on is None else on)
+
+
+def resolve_dtype(name: str, device: torch.device) -> bool:
+    """Whether the model computes in bfloat16 on ``device`` for a ``dtype`` option: ``auto`` (where the
+    device has bfloat16 arithmetic natively), ``bfloat16`` (always: emulated, and slower, on CPUs without
+    it) or ``float32``. The choice changes the numbers, so a seed's run is the same only on the same choice."""
+    if name == "auto":
+        return _bf16_ok(device.type)
+    if name in ("bfloat16", "float32"):
+        return name == "bfloat16"
+    raise LLMGAError(f"dtype {name!r}: the embedded model computes in auto, float32 or bfloat16")
 
 
 def resolve_device(name: str, flag: str = "--device") -> torch.device:
@@ -130,8 +142,10 @@ class EmbeddedLM:
     0.3 distant relatives).
     """
 
-    def __init__(self, model: GPT, vocab: Vocab, path: Path | None = None) -> None:
+    def __init__(self, model: GPT, vocab: Vocab, path: Path | None = None, *, bf16: bool | None = None) -> None:
         self.model = model
+        # bfloat16 autocast for reading prompts and the policy's steps (None: where the device has it natively)
+        self.bf16 = _bf16_ok(self.device.type) if bf16 is None else bf16
         self.vocab = vocab
         self.path = path
         self.calls = 0
@@ -145,10 +159,14 @@ class EmbeddedLM:
         return self.model.transformer.wte.weight.device
 
     @classmethod
-    def load(cls, path: str | Path | None = None, *, verify: bool = True, device: str = "cpu") -> EmbeddedLM:
+    def load(
+        cls, path: str | Path | None = None, *, verify: bool = True, device: str = "cpu", dtype: str = "auto"
+    ) -> EmbeddedLM:
         """Load a model folder (the packaged model when ``path`` is None or ``"embedded"``) onto ``device``
-        (cpu, cuda, cuda:N or auto: see :func:`resolve_device`)."""
+        (cpu, cuda, cuda:N or auto: see :func:`resolve_device`), computing in ``dtype`` (auto, float32 or
+        bfloat16: see :func:`resolve_dtype`)."""
         where = resolve_device(device)
+        bf16 = resolve_dtype(dtype, where)
         folder = EMBEDDED_DIR if path in (None, "embedded") else Path(str(path))
         weights = folder / "model.safetensors"
         if not weights.is_file() or not (folder / "tokenizer.json").is_file():
@@ -173,7 +191,7 @@ class EmbeddedLM:
             model = GPT.load(folder)
         except ValueError as exc:
             raise LLMGAError(f"{exc}; retrain with `llmga train-lm` or reinstall llmga") from None
-        return cls(model.to(where), Vocab.load(folder), folder)
+        return cls(model.to(where), Vocab.load(folder), folder, bf16=bf16)
 
     @property
     def crosses(self) -> bool:
@@ -238,7 +256,7 @@ class EmbeddedLM:
         cache = self.model.new_cache(ids.shape[0], longest + steps)
         self.tokens += int(lengths.sum()) * (2 if guided else 1)
         # Reading the prompts is most of the arithmetic: bfloat16 (as in training) where the CPU has it.
-        with bf16_autocast(dev):
+        with bf16_autocast(dev, self.bf16):
             logits, cache = self.model(ids, cache, start=0, pads=pads, cond=cond)
         out: list[list[int]] = [[] for _ in range(n)]
         rows = torch.arange(n, device=dev)  # which prompt each row of the (shrinking) batch is

@@ -76,11 +76,12 @@ class PolicySettings:
             )
 
 
-def sequence_logp(model: GPT, ids: torch.Tensor, pad: int) -> torch.Tensor:
+def sequence_logp(model: GPT, ids: torch.Tensor, pad: int, bf16: bool | None = None) -> torch.Tensor:
     """Log-likelihood of each row of ``ids`` (``<bos> ... <eos>`` then pads) under ``model``: one value per row
-    (on the model's device, where ``ids`` are moved)."""
+    (on the model's device, where ``ids`` are moved), in bfloat16 autocast if ``bf16`` (``None``: where the
+    device has it natively)."""
     ids = ids.to(model.transformer.wte.weight.device)
-    with bf16_autocast(ids.device):
+    with bf16_autocast(ids.device, bf16):
         logits, _ = model(ids[:, :-1])
     target = ids[:, 1:]
     logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, target.unsqueeze(-1)).squeeze(-1)
@@ -204,8 +205,8 @@ class PolicyTrainer:
                 target = s.sigma * torch.tensor([rewards[i] for i in part], device=self.lm.device)
                 if s.anchor:
                     with torch.no_grad():
-                        target = target + sequence_logp(self.prior, ids, vocab.pad)
-                error = ((sequence_logp(model, ids, vocab.pad) - target) ** 2).sum() / len(seqs)
+                        target = target + sequence_logp(self.prior, ids, vocab.pad, self.lm.bf16)
+                error = ((sequence_logp(model, ids, vocab.pad, self.lm.bf16) - target) ** 2).sum() / len(seqs)
                 with deterministic:
                     error.backward()
                 loss += float(error.detach())

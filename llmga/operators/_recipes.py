@@ -149,8 +149,8 @@ def _embedded_model_recipes(config: Config, backend: Backend | None, log: Log) -
     from llmga.operators.lm import LMCrossover, LMDeNovo, LMMutation
 
     spec = config.llm.strip()
-    folder, device = embedded_spec(spec)
-    lm = EmbeddedLM.load(folder, device=device)
+    folder, device, dtype = embedded_spec(spec)
+    lm = EmbeddedLM.load(folder, device=device, dtype=dtype)
     finetune = (
         FineTuneSettings(
             patience=config.lm_finetune_patience, steps=config.lm_finetune_steps, top=config.lm_finetune_top

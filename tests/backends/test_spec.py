@@ -64,14 +64,16 @@ def test_the_old_option_keywords_fold_into_the_spec():
         Config().replace(llm="openai:m", device="cuda")
 
 
-def test_an_embedded_spec_gives_the_model_folder_and_its_device():
-    assert embedded_spec("embedded") == (None, "cpu")
-    assert embedded_spec(" embedded?device=auto ") == (None, "auto")
-    assert embedded_spec("lm:runs/m?device=cuda:1") == ("runs/m", "cuda:1")
+def test_an_embedded_spec_gives_the_model_folder_its_device_and_dtype():
+    assert embedded_spec("embedded") == (None, "cpu", "auto")
+    assert embedded_spec(" embedded?device=auto ") == (None, "auto", "auto")
+    assert embedded_spec("lm:runs/m?device=cuda:1&dtype=float32") == ("runs/m", "cuda:1", "float32")
+    with pytest.raises(BackendError, match=r"dtype='half' is not one of auto, float32, bfloat16"):
+        embedded_spec("embedded?dtype=half")
     assert spec_with("embedded", device="cuda") == "embedded?device=cuda"
     assert spec_kind("embedded?device=cuda") == "embedded"
     assert make_backend(Config(llm="embedded?device=cpu")) is None  # run by its own operators, not a text backend
-    with pytest.raises(BackendError, match=r"embedded backends take no option 'foo'; their options: device"):
+    with pytest.raises(BackendError, match=r"embedded backends take no option 'foo'; their options: device, dtype"):
         embedded_spec("embedded?foo=1")
     with pytest.raises(BackendError, match=r"option 'device' needs a value, as in embedded\?device=VALUE"):
         embedded_spec("embedded?device")

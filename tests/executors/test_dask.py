@@ -107,6 +107,7 @@ def test_the_per_molecule_timeout_works_on_every_executor(objective_file, tmp_pa
     assert (clean["score"] == clean["smiles"].str.len()).all()
 
 
+@pytest.mark.slow  # run by .ci/run after the default suite (pytest -m slow): the default suite keeps under 10 minutes
 def test_a_real_scheduler_and_workers_survive_a_killed_worker_and_equal_the_serial_run(objective_file, tmp_path):
     from distributed import Client
 

@@ -135,6 +135,28 @@ def test_a_device_names_itself_and_what_is_valid_before_the_model_loads(tiny_lm_
         EmbeddedLM.load(tiny_lm_dir, device="cuda:2")
 
 
+def test_dtype_auto_follows_the_cpu_and_float32_and_bfloat16_are_kept_apart(tiny_lm_dir):
+    from llmga.lm._embedded import _bf16_ok
+
+    assert EmbeddedLM.load(tiny_lm_dir).bf16 == _bf16_ok("cpu")
+    single = EmbeddedLM.load(tiny_lm_dir, dtype="float32")
+    half = EmbeddedLM.load(tiny_lm_dir, dtype="bfloat16")
+    assert (single.bf16, half.bf16) == (False, True)
+    prompts = [[single.vocab.bos, 10, 11, 12]] * 3
+    assert single.complete(prompts, seed=4) == single.complete(prompts, seed=4)
+    # The same seed in float32 and bfloat16 reads the prompts with other numbers: its logits differ.
+    import torch
+
+    ids = torch.tensor([prompts[0]])
+    with torch.inference_mode():
+        a, _ = single.model(ids)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            b, _ = half.model(ids)
+    assert not torch.equal(a.float(), b.float())
+    with pytest.raises(LLMGAError, match=r"dtype 'fp16': the embedded model computes in auto, float32 or bfloat16"):
+        EmbeddedLM.load(tiny_lm_dir, dtype="fp16")
+
+
 def test_a_bad_device_for_the_embedded_model_stops_a_run_before_any_oracle_call(tmp_path):
     import llmga
 
