@@ -39,6 +39,8 @@ The model variants use the embedded model:
 * ``lr_3e-4``: ``default`` with the policy's learning rate 3e-4 (1e-4);
 * ``steps_1``: ``default`` with one policy step per generation (2): half the
   training time;
+* ``matching``: ``default`` with probability matching instead of adaptive
+  pursuit for the shares (each recipe's share in proportion to its credit);
 * ``old_default``: the default before the policy (PMO's rules, the model's
   mutation with its stall fine-tune).
 
@@ -90,6 +92,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "power_4": {"lm_reward_power": 4.0},
     "lr_3e-4": {"lm_lr": 3e-4},
     "steps_1": {"lm_learn_steps": 1},
+    "matching": {"share_rule": "matching"},
     "old_default": PMO
     | {"llm": "embedded", "llm_operators": "crossover,mutation", "lm_learn": False, "lm_finetune": True}
     | {"share_floor": 0.1},

@@ -20,6 +20,7 @@ from llmga.errors import ConfigError
 __all__ = ["PMO_BUDGET", "PRESETS", "SELECTIONS", "Config", "field_type", "read_campaign"]
 
 SELECTIONS = ("proportional", "rank", "tournament", "quantile")
+SHARE_RULE_NAMES = ("pursuit", "matching")  # llmga.engine.SHARE_RULES
 PMO_BUDGET = 10_000  # unique oracle calls per run in PMO: the benchmark's budget unless one is given
 
 
@@ -132,6 +133,11 @@ class Config:
         True,
         "adapt the operators' shares of each generation (adaptive pursuit on the share of each operator's "
         "children that enter the population); --no-adaptive keeps --llm-share fixed",
+    )
+    share_rule: str = _opt(
+        "pursuit",
+        "with --adaptive, how shares follow credit: pursuit (the best operator's share moves toward all but the "
+        "floors, the others' toward the floor) or matching (shares in proportion to each operator's running credit)",
     )
     share_floor: float = _opt(
         0.03,
@@ -281,6 +287,8 @@ class Config:
         ops = [o.strip() for o in self.llm_operators.split(",") if o.strip()]
         if not ops or any(o not in ("crossover", "mutation", "denovo") for o in ops):
             raise bad("llm_operators", "give one or more of crossover, mutation, denovo, e.g. crossover,mutation")
+        if self.share_rule not in SHARE_RULE_NAMES:
+            raise bad("share_rule", f"choose one of {', '.join(SHARE_RULE_NAMES)}")
         if not 0.0 <= self.share_floor <= 0.5:
             raise bad("share_floor", "give a share between 0 and 0.5, e.g. --share-floor 0.1")
         for name in ("lm_finetune_patience", "lm_finetune_steps", "lm_finetune_top"):

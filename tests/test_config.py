@@ -49,6 +49,7 @@ def test_frozen_and_keyword_only():
         ({"lm_reward_power": 0.0}, r"--lm-reward-power 0.0 is not valid: give a power above 0"),
         ({"lm_lr": 2.0}, r"--lm-lr 2.0 is not valid: give a learning rate between 0 and 1"),
         ({"lm_replay": -1}, r"--lm-replay -1 is not valid: give 0 \(no replay\)"),
+        ({"share_rule": "ucb"}, r"--share-rule 'ucb' is not valid: choose one of pursuit, matching"),
     ],
 )
 def test_bad_values_name_the_flag_and_the_fix(changes, message):

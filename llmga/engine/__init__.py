@@ -13,11 +13,12 @@ from llmga.engine._loop import (
 from llmga.engine._oracle import Candidate, Evaluation, Oracle
 from llmga.engine._screens import Prescreen
 from llmga.engine._selection import select
-from llmga.engine._shares import AdaptivePursuit, ShareRule
+from llmga.engine._shares import SHARE_RULES, AdaptivePursuit, ProbabilityMatching, ShareRule
 from llmga.engine._survival import Individual, ParetoSurvival, Survival, Truncation, survival_for
 from llmga.operators import Recipe, default_recipes
 
 __all__ = [
+    "SHARE_RULES",
     "AdaptivePursuit",
     "Candidate",
     "EngineResult",
@@ -29,6 +30,7 @@ __all__ = [
     "Oracle",
     "ParetoSurvival",
     "Prescreen",
+    "ProbabilityMatching",
     "Recipe",
     "Schedule",
     "ShareRule",

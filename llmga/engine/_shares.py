@@ -1,4 +1,4 @@
-"""How each generation's children are split among recipes: fixed shares or adaptive pursuit.
+"""How each generation's children are split among recipes: fixed shares, adaptive pursuit or probability matching.
 
 Credit: after a generation, a recipe's reward is the share of the children
 it was asked for that entered the population (new molecules that beat
@@ -16,6 +16,15 @@ probability matching spreads shares in proportion to small differences in
 Q; over UCB because the decision is a split of ~70 children per generation,
 not one pull at a time. The floor keeps every recipe alive so it can be
 re-discovered. Deterministic: no random draws.
+
+Probability matching (``--share-rule matching``) is kept beside it for
+measurement: each recipe's share is the floor plus its part of the rest in
+proportion to ``Q``. Pursuit is winner-take-all: in two gsk3b runs that
+differed only in the model's arithmetic, graph mutation won 76 % of the
+calls in one while the learning model's mutations (whose mean score rose
+from 0.21 to 0.55 over the run) stayed near the floor, and the model's
+mutations won in the other (top-10 AUC 0.827 against 0.872 at 7,824 calls): matching keeps
+an improving recipe in play in proportion to what it earns.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["AdaptivePursuit", "ShareRule"]
+__all__ = ["SHARE_RULES", "AdaptivePursuit", "ProbabilityMatching", "ShareRule"]
 
 
 class ShareRule:
@@ -78,3 +87,40 @@ class AdaptivePursuit(ShareRule):
         target[best] = self.ceiling
         self.shares = self.shares + self.beta * (target - self.shares)
         self.shares /= self.shares.sum()
+
+
+class ProbabilityMatching(ShareRule):
+    """Shares in proportion to each recipe's running quality, above a floor (see the module docstring)."""
+
+    def __init__(self, shares: Sequence[float], *, alpha: float = 0.3, floor: float = 0.1) -> None:
+        super().__init__(shares)
+        k = len(self.shares)
+        if k > 1 and not 0.0 <= floor <= 1.0 / k:
+            raise ValueError(f"share floor {floor} must lie between 0 and 1/{k} for {k} recipes")
+        self.alpha = alpha
+        self.floor = floor if k > 1 else 0.0
+        self.quality = np.full(k, np.nan)
+        self.shares = np.clip(self.shares, self.floor, None)
+        self.shares /= self.shares.sum()
+
+    def update(self, rewards: Sequence[float | None]) -> None:
+        if len(self.shares) < 2:
+            return
+        for i, r in enumerate(rewards):
+            if r is None:
+                continue
+            q = self.quality[i]
+            self.quality[i] = r if np.isnan(q) else q + self.alpha * (r - q)
+        # A recipe not yet credited counts as the mean of those that were, so it is neither starved nor favoured.
+        known = self.quality[~np.isnan(self.quality)]
+        if known.size == 0 or known.sum() <= 0:
+            return
+        q = np.where(np.isnan(self.quality), known.mean(), self.quality)
+        self.shares = self.floor + (1.0 - len(q) * self.floor) * q / q.sum()
+
+
+# --share-rule NAME -> the adaptive rule (both take the initial shares and floor)
+SHARE_RULES: dict[str, type[AdaptivePursuit] | type[ProbabilityMatching]] = {
+    "pursuit": AdaptivePursuit,
+    "matching": ProbabilityMatching,
+}

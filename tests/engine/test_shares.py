@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from llmga.engine._shares import AdaptivePursuit, ShareRule
+from llmga.engine._shares import SHARE_RULES, AdaptivePursuit, ProbabilityMatching, ShareRule
 
 
 def test_fixed_shares_are_normalised_and_never_move():
@@ -31,3 +31,47 @@ def test_recipes_without_children_keep_their_estimate():
     assert rule.shares[0] > 0.5
     with pytest.raises(ValueError, match="between 0 and 1/2"):
         AdaptivePursuit([0.5, 0.5], floor=0.7)
+
+
+def test_matching_gives_shares_in_proportion_to_credit_above_the_floor():
+    rule = ProbabilityMatching([0.5, 0.3, 0.2], alpha=1.0, floor=0.05)
+    rule.update([0.1, 0.6, 0.3])
+    # 0.05 each, and the remaining 0.85 split 1 : 6 : 3
+    np.testing.assert_allclose(rule.shares, [0.05 + 0.085, 0.05 + 0.51, 0.05 + 0.255])
+    # An improving recipe gains share step by step instead of all at once (alpha 0.5).
+    slow = ProbabilityMatching([0.5, 0.5], alpha=0.5, floor=0.05)
+    slow.update([0.2, 0.2])
+    shares = []
+    for _ in range(4):
+        slow.update([0.2, 0.6])
+        shares.append(slow.shares[1])
+    assert shares == sorted(shares) and 0.5 < shares[0] < shares[-1] < 0.05 + 0.9 * 0.75 + 1e-9
+    assert slow.shares.sum() == pytest.approx(1.0)
+
+
+def test_matching_starts_an_uncredited_recipe_at_the_mean_and_waits_for_any_credit():
+    rule = ProbabilityMatching([0.25, 0.25, 0.5], alpha=1.0, floor=0.0)
+    rule.update([0.0, 0.0, None])
+    np.testing.assert_allclose(rule.shares, [0.25, 0.25, 0.5])  # nothing earned yet: no move
+    rule.update([0.2, 0.4, None])
+    np.testing.assert_allclose(rule.shares, [0.2, 0.4, 0.3] / np.float64(0.9))  # the third at the mean, 0.3
+    with pytest.raises(ValueError, match="between 0 and 1/2"):
+        ProbabilityMatching([0.5, 0.5], floor=0.7)
+    assert set(SHARE_RULES) == {"pursuit", "matching"}
+
+
+def test_the_config_knows_the_engine_s_share_rules_and_a_run_uses_the_one_it_names(tmp_path):
+    import llmga
+    from llmga.config import SHARE_RULE_NAMES
+
+    assert set(SHARE_RULE_NAMES) == set(SHARE_RULES)
+    runs = {
+        rule: llmga.optimize(
+            "qed", budget=160, population=20, offspring=20, llm="none", share_rule=rule, seed=0, workers=1,
+            out=str(tmp_path / rule),
+        ).history
+        for rule in SHARE_RULES
+    }  # fmt: skip
+    shares = {rule: h[[c for c in h.columns if c.startswith("share:")]].iloc[-1] for rule, h in runs.items()}
+    assert not np.allclose(shares["pursuit"].to_numpy(), shares["matching"].to_numpy())
+    assert all(s.sum() == pytest.approx(1.0) for s in shares.values())
