@@ -18,6 +18,7 @@ Tripp and Hernandez-Lobato 2023) one rule at a time:
 * ``ga_default``: llmga's default graph GA (mol_ga's rules, adaptive shares
   with a floor of 0.03);
 * ``ga_floor_0.1``: ``ga_default`` with the older share floor, 0.1.
+* ``ga_matching``: ``ga_default`` with probability matching for the shares.
 
 The model variants use the embedded model:
 
@@ -82,6 +83,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "mol_ga_rules": PMO | _MOL_GA | {"adaptive": False},
     "ga_default": {"llm": "none"},
     "ga_floor_0.1": {"llm": "none", "share_floor": 0.1},
+    "ga_matching": {"llm": "none", "share_rule": "matching"},
     "default": {},
     "floor_0.1": {"share_floor": 0.1},
     "no_learning": {"lm_learn": False, "share_floor": 0.1},
