@@ -163,6 +163,7 @@ def _generations(out):
         store.close()
 
 
+@pytest.mark.slow  # run by .ci/run after the default suite (pytest -m slow): the default suite keeps under 10 minutes
 def test_sigterm_stops_a_run_cleanly_between_generations(tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "llmga", "optimize", "--objective", "qed", "--budget", "100000", "--patience", "0"]

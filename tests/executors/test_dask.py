@@ -63,6 +63,7 @@ def test_map_on_a_local_cluster_keeps_item_order():
         assert ex.workers == 2
 
 
+@pytest.mark.slow  # run by .ci/run after the default suite (pytest -m slow): the default suite keeps under 10 minutes
 def test_a_run_on_a_local_cluster_equals_the_serial_run(objective_file, tmp_path):
     spec = f"{objective_file}:slow_length"
     options = {"budget": 250, "seed": 4, "llm": "none", "population": 50, "offspring": 40}

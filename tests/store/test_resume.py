@@ -234,6 +234,7 @@ def _rings(smiles: str) -> float:
     return float(rdMolDescriptors.CalcNumRings(Chem.MolFromSmiles(smiles)))
 
 
+@pytest.mark.slow  # run by .ci/run after the default suite (pytest -m slow): the default suite keeps under 10 minutes
 def test_python_objective_and_pareto_runs_resume_through_the_api(tmp_path):
     common = {"budget": 200, "population": 30, "offspring": 30, "seed": 5, "llm": "none", "workers": 1}
     whole = llmga.optimize(_rings, out=str(tmp_path / "whole"), **common)
