@@ -56,21 +56,18 @@ class ShareRule:
         return rewards
 
 
-class AdaptivePursuit(ShareRule):
-    """Adaptive pursuit of the best recipe, with a floor (see the module docstring)."""
+class _Adaptive(ShareRule):
+    """What both adaptive rules share: a floor, and a running quality ``Q <- Q + alpha (reward - Q)`` per
+    recipe (NaN until it is first credited). Subclasses turn the qualities into shares in :meth:`_move`."""
 
-    def __init__(self, shares: Sequence[float], *, alpha: float = 0.3, beta: float = 0.3, floor: float = 0.1) -> None:
+    def __init__(self, shares: Sequence[float], *, alpha: float, floor: float) -> None:
         super().__init__(shares)
         k = len(self.shares)
         if k > 1 and not 0.0 <= floor <= 1.0 / k:
             raise ValueError(f"share floor {floor} must lie between 0 and 1/{k} for {k} recipes")
-        self.alpha, self.beta = alpha, beta
+        self.alpha = alpha
         self.floor = floor if k > 1 else 0.0
-        self.ceiling = 1.0 - (k - 1) * self.floor
         self.quality = np.full(k, np.nan)
-        # Start inside [floor, ceiling] so that the first steps already respect the floor.
-        self.shares = np.clip(self.shares, self.floor, self.ceiling)
-        self.shares /= self.shares.sum()
 
     def update(self, rewards: Sequence[float | None]) -> None:
         if len(self.shares) < 2:
@@ -80,6 +77,24 @@ class AdaptivePursuit(ShareRule):
                 continue
             q = self.quality[i]
             self.quality[i] = r if np.isnan(q) else q + self.alpha * (r - q)
+        self._move()
+
+    def _move(self) -> None:
+        raise NotImplementedError
+
+
+class AdaptivePursuit(_Adaptive):
+    """Adaptive pursuit of the best recipe, with a floor (see the module docstring)."""
+
+    def __init__(self, shares: Sequence[float], *, alpha: float = 0.3, beta: float = 0.3, floor: float = 0.1) -> None:
+        super().__init__(shares, alpha=alpha, floor=floor)
+        self.beta = beta
+        self.ceiling = 1.0 - (len(self.shares) - 1) * self.floor
+        # Start inside [floor, ceiling] so that the first steps already respect the floor.
+        self.shares = np.clip(self.shares, self.floor, self.ceiling)
+        self.shares /= self.shares.sum()
+
+    def _move(self) -> None:
         if np.isnan(self.quality).all():
             return
         best = int(np.nanargmax(self.quality))
@@ -89,28 +104,15 @@ class AdaptivePursuit(ShareRule):
         self.shares /= self.shares.sum()
 
 
-class ProbabilityMatching(ShareRule):
+class ProbabilityMatching(_Adaptive):
     """Shares in proportion to each recipe's running quality, above a floor (see the module docstring)."""
 
     def __init__(self, shares: Sequence[float], *, alpha: float = 0.3, floor: float = 0.1) -> None:
-        super().__init__(shares)
-        k = len(self.shares)
-        if k > 1 and not 0.0 <= floor <= 1.0 / k:
-            raise ValueError(f"share floor {floor} must lie between 0 and 1/{k} for {k} recipes")
-        self.alpha = alpha
-        self.floor = floor if k > 1 else 0.0
-        self.quality = np.full(k, np.nan)
+        super().__init__(shares, alpha=alpha, floor=floor)
         self.shares = np.clip(self.shares, self.floor, None)
         self.shares /= self.shares.sum()
 
-    def update(self, rewards: Sequence[float | None]) -> None:
-        if len(self.shares) < 2:
-            return
-        for i, r in enumerate(rewards):
-            if r is None:
-                continue
-            q = self.quality[i]
-            self.quality[i] = r if np.isnan(q) else q + self.alpha * (r - q)
+    def _move(self) -> None:
         # A recipe not yet credited counts as the mean of those that were, so it is neither starved nor favoured.
         known = self.quality[~np.isnan(self.quality)]
         if known.size == 0 or known.sum() <= 0:
