@@ -88,6 +88,14 @@ def resolve_device(name: str, flag: str = "--device") -> torch.device:
     return device
 
 
+def pad_rows(rows: Sequence[Sequence[int]], pad: int) -> torch.Tensor:
+    """Token rows right-padded with ``pad`` to the longest of them (a training batch)."""
+    out = torch.full((len(rows), max(len(r) for r in rows)), pad, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r)
+    return out
+
+
 def optimizer_step(optim: torch.optim.Optimizer) -> None:
     """``optim.step()`` on one thread, so that a seed trains the same weights in every process.
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from llmga.lm._embedded import EmbeddedLM, bf16_autocast, optimizer_step
+from llmga.lm._embedded import EmbeddedLM, bf16_autocast, optimizer_step, pad_rows
 from llmga.lm._vocab import random_selfies
 
 if TYPE_CHECKING:
@@ -104,14 +104,6 @@ class _Deterministic:
     def __exit__(self, *exc: object) -> None:
         if self.on:
             torch.use_deterministic_algorithms(self.before)
-
-
-def _padded(rows: Sequence[Sequence[int]], pad: int) -> torch.Tensor:
-    """Token rows right-padded to the longest of them."""
-    out = torch.full((len(rows), max(len(r) for r in rows)), pad, dtype=torch.long)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = torch.tensor(r)
-    return out
 
 
 def _learnable(evaluation: Evaluation, generation: int) -> bool:
@@ -201,7 +193,7 @@ class PolicyTrainer:
             order = sorted(range(len(seqs)), key=lambda i: (len(seqs[i]), i))
             for start in range(0, len(order), s.chunk):
                 part = order[start : start + s.chunk]
-                ids = _padded([seqs[i] for i in part], vocab.pad)
+                ids = pad_rows([seqs[i] for i in part], vocab.pad)
                 target = s.sigma * torch.tensor([rewards[i] for i in part], device=self.lm.device)
                 if s.anchor:
                     with torch.no_grad():

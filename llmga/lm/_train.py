@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from llmga.errors import LLMGAError
 from llmga.executors import available_cores
 from llmga.lm._condition import CONDITION_BITS, region_bits
-from llmga.lm._embedded import bf16_autocast, resolve_device
+from llmga.lm._embedded import bf16_autocast, pad_rows, resolve_device
 from llmga.lm._gpt import ADAPTER_FILE, GPT, GPTConfig
 from llmga.lm._settings import TrainSettings
 from llmga.lm._vocab import Vocab, random_selfies, selfies_tokens
@@ -114,10 +114,7 @@ def _batch(
         conds.append(bits)
     if not seqs:
         return None, None, skipped
-    width = max(len(r) for r in seqs)
-    out = torch.full((len(seqs), width), vocab.pad, dtype=torch.long)
-    for i, r in enumerate(seqs):
-        out[i, : len(r)] = torch.tensor(r)
+    out = pad_rows(seqs, vocab.pad)
     cond = None
     if n_cond:
         cond = torch.zeros((len(seqs), n_cond))
