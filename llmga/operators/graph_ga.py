@@ -29,6 +29,7 @@ from llmga.operators._base import Operator, Parent, VariationContext
 __all__ = ["GraphCrossover", "GraphMutation", "MoleculeFilter", "crossover", "mutate", "ring_ok"]
 
 _MAX_TRIES = 10
+_MAX_PRODUCTS = 1000  # RDKit's RunReactants makes at most this many products (its maxProducts default)
 
 
 @functools.cache
@@ -367,6 +368,44 @@ MUTATIONS: tuple[tuple[Callable[[Chem.Mol, np.random.Generator], str | None], fl
 _MUTATION_P = np.array([p for _, p in MUTATIONS])
 
 
+@functools.cache
+def _atom_change(rxn: rdChemReactions.ChemicalReaction) -> int:
+    """How many atoms an edit adds (or, negative, removes): its product template's atoms less its reactant
+    template's. Every atom outside the match is carried over, so each product of a parent has the parent's
+    atoms plus this (tests check it on ZINC molecules)."""
+    return int(rxn.GetProductTemplate(0).GetNumAtoms()) - int(rxn.GetReactantTemplate(0).GetNumAtoms())
+
+
+def _mutant(
+    mol: Chem.Mol, rxn: rdChemReactions.ChemicalReaction, ok: MoleculeFilter, rng: np.random.Generator
+) -> Chem.Mol | None:
+    """A uniformly random product of ``rxn`` on ``mol`` that passes ``ok``, or ``None``: what
+    ``_pick_passing(products, ok)`` picks, with the same draws, without making the products when none
+    can pass the size window. (A subclass of :class:`MoleculeFilter` may check more: it takes the plain path.)
+
+    Near Jensen's size cap most edits of a large parent fail the size draw for every product; the size
+    check depends only on the product's atom count, which is the same for all products of one edit
+    (:func:`_atom_change`), so the products' count (one per template match) and that atom count are all
+    the draws need. The products are made once the first size draw passes.
+    """
+    n_atoms = mol.GetNumAtoms() + _atom_change(rxn)
+    if type(ok) is not MoleculeFilter or n_atoms < ok.size_mean:
+        # The cap (mean ± std) will usually let the first product through: make them at once.
+        products = [p[0] for p in rxn.RunReactants((mol,))]
+        return _pick_passing(products, lambda m: ok(m, rng), rng)
+    count = len(mol.GetSubstructMatches(rxn.GetReactantTemplate(0), uniquify=False, maxMatches=_MAX_PRODUCTS))
+    made: list[Chem.Mol] | None = None
+    for i in rng.permutation(count):
+        if not ok.size_allows(n_atoms, rng):
+            continue
+        if made is None:
+            made = [p[0] for p in rxn.RunReactants((mol,))]
+        product = made[int(i)]
+        if ok.sanitizes(product) and ring_ok(product):
+            return product
+    return None
+
+
 def mutate(parent: str, rng: np.random.Generator, ok: MoleculeFilter | None = None) -> str | None:
     """One mutant of ``parent`` (canonical SMILES) that differs from it and is one molecule, or ``None``.
 
@@ -384,8 +423,7 @@ def mutate(parent: str, rng: np.random.Generator, ok: MoleculeFilter | None = No
                 smarts = edit(mol, rng)
                 if smarts is None:
                     continue
-                products = [p[0] for p in _reaction(smarts).RunReactants((mol,))]
-                product = _pick_passing(products, lambda m: ok(m, rng), rng)
+                product = _mutant(mol, _reaction(smarts), ok, rng)
                 if product is not None:
                     smiles = to_smiles(product)
                     if _one_molecule(smiles) and smiles != original:

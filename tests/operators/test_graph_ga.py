@@ -133,3 +133,55 @@ def test_multi_fragment_parents_give_a_child_or_none_and_never_raise(salt):
     op = GraphCrossover()
     groups = [[Parent(salt), Parent(paracetamol)]] * 8
     assert len(op.apply(groups, np.random.default_rng(1), VariationContext())) == 8
+
+
+# Parents above Jensen's size cap (48 and 43 heavy atoms), where most edits fail the size draw for every product.
+LARGE = [
+    "COOOc1cncc(-c2ocnc2C(=O)NCc2cncc(C3OC=NC3CNCc3ncoc3-c3ccc4cnccc4c3)c2)c1",
+    "N#Cc1ccc(-c2ccc(O[C@@H](C(=O)N3CCCC3)c3ccc(N4CCN(C(=O)c5ccccc5)CC4)cc3)cc2)cc1",
+]
+
+
+def _every_edit() -> list[str]:
+    """Every reaction SMARTS the mutation's edits can return (drawn on a parent with all seven elements)."""
+    mol = Chem.MolFromSmiles("NS(=O)(=O)c1ccc(C(F)(Cl)Br)c(O)c1")
+    rng = np.random.default_rng(0)
+    return sorted({s for _ in range(400) for edit, _ in MUTATIONS if (s := edit(mol, rng)) is not None})
+
+
+def test_every_product_of_an_edit_has_the_parent_atoms_plus_the_edits_change():
+    from llmga.operators.graph_ga import _MAX_PRODUCTS, _atom_change, _prepared, _reaction
+
+    edits = _every_edit()
+    assert len(edits) == 7 + 4 + 1 + 4 + 5 + 7 * 6 + 12
+    for smiles in PARENTS + LARGE:
+        mol = _prepared(smiles)[0]
+        for smarts in edits:
+            rxn = _reaction(smarts)
+            products = [p[0] for p in rxn.RunReactants((mol,))]
+            matches = mol.GetSubstructMatches(rxn.GetReactantTemplate(0), uniquify=False, maxMatches=_MAX_PRODUCTS)
+            assert len(products) == len(matches), smarts
+            assert {p.GetNumAtoms() for p in products} <= {mol.GetNumAtoms() + _atom_change(rxn)}, smarts
+
+
+def test_mutant_picks_what_making_every_product_picks_with_the_same_draws():
+    from llmga.operators.graph_ga import _mutant, _pick_passing, _prepared, _reaction
+
+    ok = MoleculeFilter()
+    edits = _every_edit()
+    picked = 0
+    for k, smiles in enumerate(PARENTS + LARGE):
+        mol = _prepared(smiles)[0]
+        for j, smarts in enumerate(edits):
+            rxn = _reaction(smarts)
+            for seed in range(3):
+                fast, slow = np.random.default_rng([k, j, seed]), np.random.default_rng([k, j, seed])
+                got = _mutant(mol, rxn, ok, fast)
+                products = [p[0] for p in rxn.RunReactants((mol,))]
+                want = _pick_passing(products, lambda m, r=slow: ok(m, r), slow)
+                assert (got is None) == (want is None), smarts
+                if got is not None:
+                    picked += 1
+                    assert Chem.MolToSmiles(got) == Chem.MolToSmiles(want), smarts
+                assert fast.bit_generator.state == slow.bit_generator.state, smarts
+    assert picked > 300  # the comparison covers real picks, not only empty ones
