@@ -42,6 +42,11 @@ The model variants use the embedded model:
   training time;
 * ``matching``: ``default`` with probability matching instead of adaptive
   pursuit for the shares (each recipe's share in proportion to its credit);
+* ``matching_rank``: ``matching`` with credit by rank: a child that enters
+  the population earns ``(P - place) / P`` instead of 1 (a new best 1, the
+  last place ``1/P``), so a recipe whose children lead the population earns
+  more than one whose children only just survive;
+* ``ga_matching_rank``: ``ga_matching`` with credit by rank;
 * ``old_default``: the default before the policy (PMO's rules, the model's
   mutation with its stall fine-tune).
 
@@ -95,6 +100,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "lr_3e-4": {"lm_lr": 3e-4},
     "steps_1": {"lm_learn_steps": 1},
     "matching": {"share_rule": "matching"},
+    "matching_rank": {"share_rule": "matching", "share_credit": "rank"},
+    "ga_matching_rank": {"llm": "none", "share_rule": "matching", "share_credit": "rank"},
     "old_default": PMO
     | {"llm": "embedded", "llm_operators": "crossover,mutation", "lm_learn": False, "lm_finetune": True}
     | {"share_floor": 0.1},

@@ -24,7 +24,7 @@ import pandas as pd
 from llmga.chem import StandardizationReport, canonical, shorten, standardize
 from llmga.config import Config
 from llmga.data import InitFileWarning, initial_pool, read_init_file
-from llmga.engine import Candidate, Evaluation, GeneticAlgorithm
+from llmga.engine import Candidate, Evaluation, GeneticAlgorithm, place_credit
 from llmga.errors import ConfigError, LLMGAError
 from llmga.executors import SerialExecutor
 from llmga.objectives import Objective, check_direction
@@ -320,9 +320,11 @@ def _credit(ga: GeneticAlgorithm, told: list[Evaluation], asked: list[tuple[str,
             made.setdefault(batch, []).append((smiles, recipe))
     for batch in sorted(made):
         known = [e for e in told if batch_of[e.smiles] <= batch]
-        population = {ind.smiles for ind in ga.survivors(known)}
+        population = [ind.smiles for ind in ga.survivors(known)]
         kids = [[s for s, r in made[batch] if r == index] for index in range(len(ga.recipes))]
-        ga.share_rule.credit([len(k) for k in kids], [sum(s in population for s in k) for k in kids])
+        origin = {s: r for s, r in made[batch]}
+        earned = place_credit(population, origin, len(ga.recipes), ga.share_rule.credit_by)
+        ga.share_rule.credit([len(k) for k in kids], earned)
 
 
 def _propose(

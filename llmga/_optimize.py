@@ -359,7 +359,11 @@ def build_engine(
             max_generations=config.max_generations,
         ),
         recipes=recipes,
-        share_rule=SHARE_RULES[config.share_rule](shares, floor=config.share_floor) if adaptive else ShareRule(shares),
+        share_rule=(
+            SHARE_RULES[config.share_rule](shares, floor=config.share_floor, credit=config.share_credit)
+            if adaptive
+            else ShareRule(shares)
+        ),
         filters=filters_from_config(config.filters, config.keep_smarts, config.avoid_smarts),
         prescreen=Prescreen(get_objective(config.prescreen), config.prescreen_keep) if config.prescreen else None,
         cards={"card": config.describe, "card_hidden": config.describe} if config.describe else None,

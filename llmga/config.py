@@ -21,6 +21,7 @@ __all__ = ["PMO_BUDGET", "PRESETS", "SELECTIONS", "Config", "field_type", "read_
 
 SELECTIONS = ("proportional", "rank", "tournament", "quantile")
 SHARE_RULE_NAMES = ("pursuit", "matching")  # llmga.engine.SHARE_RULES
+SHARE_CREDITS = ("survival", "rank")  # llmga.engine.CREDITS
 PMO_BUDGET = 10_000  # unique oracle calls per run in PMO: the benchmark's budget unless one is given
 
 
@@ -138,6 +139,11 @@ class Config:
         "pursuit",
         "with --adaptive, how shares follow credit: pursuit (the best operator's share moves toward all but the "
         "floors, the others' toward the floor) or matching (shares in proportion to each operator's running credit)",
+    )
+    share_credit: str = _opt(
+        "survival",
+        "with --adaptive, what an operator's child that enters the population earns: survival (1) or rank "
+        "((P - place) / P in a population of P, best first: a new best 1, the last place 1/P)",
     )
     share_floor: float = _opt(
         0.03,
@@ -289,6 +295,8 @@ class Config:
             raise bad("llm_operators", "give one or more of crossover, mutation, denovo, e.g. crossover,mutation")
         if self.share_rule not in SHARE_RULE_NAMES:
             raise bad("share_rule", f"choose one of {', '.join(SHARE_RULE_NAMES)}")
+        if self.share_credit not in SHARE_CREDITS:
+            raise bad("share_credit", f"choose one of {', '.join(SHARE_CREDITS)}")
         if not 0.0 <= self.share_floor <= 0.5:
             raise bad("share_floor", "give a share between 0 and 0.5, e.g. --share-floor 0.1")
         for name in ("lm_finetune_patience", "lm_finetune_steps", "lm_finetune_top"):

@@ -13,11 +13,12 @@ from llmga.engine._loop import (
 from llmga.engine._oracle import Candidate, Evaluation, Oracle
 from llmga.engine._screens import Prescreen
 from llmga.engine._selection import select
-from llmga.engine._shares import SHARE_RULES, AdaptivePursuit, ProbabilityMatching, ShareRule
+from llmga.engine._shares import CREDITS, SHARE_RULES, AdaptivePursuit, ProbabilityMatching, ShareRule, place_credit
 from llmga.engine._survival import Individual, ParetoSurvival, Survival, Truncation, survival_for
 from llmga.operators import Recipe, default_recipes
 
 __all__ = [
+    "CREDITS",
     "SHARE_RULES",
     "AdaptivePursuit",
     "Candidate",
@@ -38,6 +39,7 @@ __all__ = [
     "Truncation",
     "default_recipes",
     "observer_hooks",
+    "place_credit",
     "select",
     "survival_for",
 ]

@@ -25,7 +25,7 @@ from deap import tools
 from llmga.engine._oracle import Candidate, Evaluation, Oracle
 from llmga.engine._screens import Prescreen, screen
 from llmga.engine._selection import select
-from llmga.engine._shares import ShareRule
+from llmga.engine._shares import ShareRule, place_credit
 from llmga.engine._survival import Individual, Survival, survival_for
 from llmga.engine._variation import breed, initial_candidates
 from llmga.errors import ObjectiveError, OperatorError
@@ -291,10 +291,9 @@ class GeneticAlgorithm:
         self.population = self.survival.survivors(self.population + offspring, self.schedule.population)
         self.hall_of_fame.update(offspring)
         origin = {c.smiles: i for c, i in zip(asked.candidates, asked.origins, strict=True)}
-        survived = [0] * len(self.recipes)
-        for ind in self.population:
-            if ind.call > asked.before and ind.smiles in origin:
-                survived[origin[ind.smiles]] += 1
+        new = {i.smiles: origin[i.smiles] for i in self.population if i.call > asked.before and i.smiles in origin}
+        ranked = [ind.smiles for ind in self.population]
+        survived = place_credit(ranked, new, len(self.recipes), self.share_rule.credit_by)
         self._last_rewards = self.share_rule.credit(asked.asked, survived)
         report = self._record(asked, self.oracle.used - asked.before, self.oracle.cache_hits - asked.hits)
         self._tell_operators(asked.generation, asked.before)

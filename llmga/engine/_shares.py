@@ -6,6 +6,13 @@ enough of the population to survive). That is scale- and sign-free (it
 works for any objective and direction) and charges a recipe for everything
 it wastes: invalid children, repeats, molecules that score poorly.
 
+With ``credit="rank"`` a survivor earns by the place it takes instead of 1:
+``(P - place) / P`` in a population of ``P`` ranked best first (a new best
+earns 1, a child that scrapes into the last place ``1/P``). Top-K AUC rewards
+children near the top, and a recipe whose children only just survive (a
+model that copies the population's middle) should not earn what one whose
+children lead it does. Still scale- and sign-free.
+
 Rule: adaptive pursuit (Thierens 2005). Each recipe keeps a running quality
 estimate ``Q <- Q + alpha (reward - Q)``; the shares then move a step
 ``beta`` toward ``floor`` for every recipe but the best, which moves toward
@@ -29,17 +36,39 @@ an improving recipe in play in proportion to what it earns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["SHARE_RULES", "AdaptivePursuit", "ProbabilityMatching", "ShareRule"]
+__all__ = ["CREDITS", "SHARE_RULES", "AdaptivePursuit", "ProbabilityMatching", "ShareRule", "place_credit"]
+
+CREDITS = ("survival", "rank")
+
+
+def place_credit(
+    population: Sequence[str], origin: Mapping[str, int], recipes: int, credit: str = "survival"
+) -> list[float]:
+    """What each of ``recipes`` recipes earned: its children (``origin``: new SMILES -> recipe) among
+    ``population`` (the survivors, best first), each 1 (``"survival"``) or ``(P - place) / P`` (``"rank"``,
+    see the module docstring)."""
+    if credit not in CREDITS:
+        raise ValueError(f"share credit {credit!r}: choose one of {', '.join(CREDITS)}")
+    earned = [0.0] * recipes
+    size = len(population)
+    for place, smiles in enumerate(population):
+        recipe = origin.get(smiles)
+        if recipe is not None:
+            earned[recipe] += 1.0 if credit == "survival" else (size - place) / size
+    return earned
 
 
 class ShareRule:
     """Fixed shares (the base class): ``update`` changes nothing."""
 
-    def __init__(self, shares: Sequence[float]) -> None:
+    def __init__(self, shares: Sequence[float], *, credit: str = "survival") -> None:
+        if credit not in CREDITS:
+            raise ValueError(f"share credit {credit!r}: choose one of {', '.join(CREDITS)}")
+        self.credit_by = credit  # how a survivor earns (place_credit)
         s = np.array([max(float(x), 0.0) for x in shares], dtype=float)
         self.shares = s / s.sum() if s.sum() > 0 else np.full(len(s), 1.0 / max(1, len(s)))
         self.quality = np.zeros(len(self.shares))
@@ -47,10 +76,11 @@ class ShareRule:
     def update(self, rewards: Sequence[float | None]) -> None:
         """Take one generation's rewards (``None`` for a recipe that made no children)."""
 
-    def credit(self, made: Sequence[int], survived: Sequence[int]) -> list[float | None]:
-        """Credit one generation (see the module docstring): recipe ``i`` made ``made[i]`` children, of which
-        ``survived[i]`` entered the population; its reward is their share (``None`` when it made none). Updates
-        the shares and returns the rewards. Runs and campaigns both credit through here."""
+    def credit(self, made: Sequence[int], survived: Sequence[float]) -> list[float | None]:
+        """Credit one generation (see the module docstring): recipe ``i`` made ``made[i]`` children, which
+        earned ``survived[i]`` by entering the population (:func:`place_credit`); its reward is that over
+        ``made[i]`` (``None`` when it made none). Updates the shares and returns the rewards. Runs and
+        campaigns both credit through here."""
         rewards = [s / n if n else None for s, n in zip(survived, made, strict=True)]
         self.update(rewards)
         return rewards
@@ -60,8 +90,8 @@ class _Adaptive(ShareRule):
     """What both adaptive rules share: a floor, and a running quality ``Q <- Q + alpha (reward - Q)`` per
     recipe (NaN until it is first credited). Subclasses turn the qualities into shares in :meth:`_move`."""
 
-    def __init__(self, shares: Sequence[float], *, alpha: float, floor: float) -> None:
-        super().__init__(shares)
+    def __init__(self, shares: Sequence[float], *, alpha: float, floor: float, credit: str = "survival") -> None:
+        super().__init__(shares, credit=credit)
         k = len(self.shares)
         if k > 1 and not 0.0 <= floor <= 1.0 / k:
             raise ValueError(f"share floor {floor} must lie between 0 and 1/{k} for {k} recipes")
@@ -86,8 +116,16 @@ class _Adaptive(ShareRule):
 class AdaptivePursuit(_Adaptive):
     """Adaptive pursuit of the best recipe, with a floor (see the module docstring)."""
 
-    def __init__(self, shares: Sequence[float], *, alpha: float = 0.3, beta: float = 0.3, floor: float = 0.1) -> None:
-        super().__init__(shares, alpha=alpha, floor=floor)
+    def __init__(
+        self,
+        shares: Sequence[float],
+        *,
+        alpha: float = 0.3,
+        beta: float = 0.3,
+        floor: float = 0.1,
+        credit: str = "survival",
+    ) -> None:
+        super().__init__(shares, alpha=alpha, floor=floor, credit=credit)
         self.beta = beta
         self.ceiling = 1.0 - (len(self.shares) - 1) * self.floor
         # Start inside [floor, ceiling] so that the first steps already respect the floor.
@@ -107,8 +145,10 @@ class AdaptivePursuit(_Adaptive):
 class ProbabilityMatching(_Adaptive):
     """Shares in proportion to each recipe's running quality, above a floor (see the module docstring)."""
 
-    def __init__(self, shares: Sequence[float], *, alpha: float = 0.3, floor: float = 0.1) -> None:
-        super().__init__(shares, alpha=alpha, floor=floor)
+    def __init__(
+        self, shares: Sequence[float], *, alpha: float = 0.3, floor: float = 0.1, credit: str = "survival"
+    ) -> None:
+        super().__init__(shares, alpha=alpha, floor=floor, credit=credit)
         self.shares = np.clip(self.shares, self.floor, None)
         self.shares /= self.shares.sum()
 

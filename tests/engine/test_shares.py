@@ -75,3 +75,50 @@ def test_the_config_knows_the_engine_s_share_rules_and_a_run_uses_the_one_it_nam
     shares = {rule: h[[c for c in h.columns if c.startswith("share:")]].iloc[-1] for rule, h in runs.items()}
     assert not np.allclose(shares["pursuit"].to_numpy(), shares["matching"].to_numpy())
     assert all(s.sum() == pytest.approx(1.0) for s in shares.values())
+
+
+def test_place_credit_counts_survivors_or_weighs_them_by_the_place_they_take():
+    from llmga.engine import CREDITS, place_credit
+
+    population = ["CCO", "c1ccccc1", "CCN", "CCC"]  # best first
+    origin = {"CCO": 1, "CCN": 0, "CCC": 0}  # c1ccccc1 was there before
+    assert place_credit(population, origin, 2) == [2.0, 1.0]
+    assert place_credit(population, origin, 2, "rank") == [2 / 4 + 1 / 4, 1.0]  # places 3 and 4; place 1
+    assert place_credit(population, {}, 2, "rank") == [0.0, 0.0]
+    with pytest.raises(ValueError, match="'best'.*survival, rank"):
+        place_credit(population, origin, 2, "best")
+    with pytest.raises(ValueError, match="'best'"):
+        ShareRule([0.5, 0.5], credit="best")
+    assert set(CREDITS) == {"survival", "rank"}
+
+
+def test_rank_credit_moves_shares_toward_the_recipe_whose_children_lead(tmp_path):
+    """Two recipes whose children survive equally often: by survival they earn the same; by rank the one
+    whose children take the top places earns more."""
+    from llmga.config import SHARE_CREDITS
+    from llmga.engine import CREDITS, place_credit
+
+    assert set(SHARE_CREDITS) == set(CREDITS)
+    population = [f"C{'C' * i}O" for i in range(10)]
+    origin = {s: 0 for s in population[:3]} | {s: 1 for s in population[-3:]}
+    for credit, equal in (("survival", True), ("rank", False)):
+        rule = ProbabilityMatching([0.5, 0.5], alpha=1.0, floor=0.05, credit=credit)
+        rule.credit([10, 10], place_credit(population, origin, 2, rule.credit_by))
+        assert bool(rule.shares[0] == pytest.approx(rule.shares[1])) is equal
+    assert rule.shares[0] == pytest.approx(0.05 + 0.9 * 27 / 33)  # places 1-3 earn 2.7, places 8-10 0.6
+
+
+def test_a_run_credits_by_the_rule_it_names(tmp_path):
+    import llmga
+
+    runs = {
+        credit: llmga.optimize(
+            "qed", budget=160, population=20, offspring=20, llm="none", share_credit=credit, seed=0, workers=1,
+            out=str(tmp_path / credit),
+        )
+        for credit in ("survival", "rank")
+    }  # fmt: skip
+    survived = {c: r.history[[k for k in r.history.columns if k.startswith("survived:")]] for c, r in runs.items()}
+    first = {c: s.iloc[1].to_numpy(dtype=float) for c, s in survived.items()}  # generation 1: same children
+    assert np.all(first["rank"] <= first["survival"] + 1e-9) and np.any(first["rank"] < first["survival"])
+    assert runs["rank"].config.share_credit == "rank"
