@@ -28,7 +28,7 @@ from llmga.engine import Candidate, Evaluation, GeneticAlgorithm, place_credit
 from llmga.errors import ConfigError, LLMGAError
 from llmga.executors import SerialExecutor
 from llmga.objectives import Objective, check_direction
-from llmga.operators import recipes_from_config
+from llmga.operators import is_fallback, recipes_from_config
 from llmga.store import CONFIG_FILE, RUN_FILE, RunStore, clean, export, write_json
 
 __all__ = ["Campaign", "TellReport"]
@@ -314,6 +314,7 @@ def _credit(ga: GeneticAlgorithm, told: list[Evaluation], asked: list[tuple[str,
     if len(ga.recipes) < 2:
         return
     batch_of = {e.smiles: e.generation for e in told}
+    fallbacks = {e.smiles for e in told if is_fallback(e.operator)}  # they earn their recipe nothing
     made: dict[int, list[tuple[str, int]]] = {}
     for smiles, batch, recipe, was_told in asked:
         if was_told and 0 <= recipe < len(ga.recipes):
@@ -322,7 +323,7 @@ def _credit(ga: GeneticAlgorithm, told: list[Evaluation], asked: list[tuple[str,
         known = [e for e in told if batch_of[e.smiles] <= batch]
         population = [ind.smiles for ind in ga.survivors(known)]
         kids = [[s for s, r in made[batch] if r == index] for index in range(len(ga.recipes))]
-        origin = {s: r for s, r in made[batch]}
+        origin = {s: r for s, r in made[batch] if s not in fallbacks}
         earned = place_credit(population, origin, len(ga.recipes), ga.share_rule.credit_by)
         ga.share_rule.credit([len(k) for k in kids], earned)
 

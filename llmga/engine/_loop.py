@@ -33,7 +33,7 @@ from llmga.executors import Executor, SerialExecutor
 from llmga.filters import FilterSet
 from llmga.metrics import top_k_mean
 from llmga.objectives import Objective, value_spec
-from llmga.operators import Operator, Recipe, VariationContext, default_recipes, split_counts
+from llmga.operators import Operator, Recipe, VariationContext, default_recipes, is_fallback, split_counts
 
 __all__ = [
     "EngineResult",
@@ -290,7 +290,10 @@ class GeneticAlgorithm:
         offspring = self.survival.individuals(evaluations)
         self.population = self.survival.survivors(self.population + offspring, self.schedule.population)
         self.hall_of_fame.update(offspring)
-        origin = {c.smiles: i for c, i in zip(asked.candidates, asked.origins, strict=True)}
+        # A fallback child fills a slot its recipe left empty: it can survive, but it earns its recipe nothing.
+        origin = {
+            c.smiles: i for c, i in zip(asked.candidates, asked.origins, strict=True) if not is_fallback(c.operator)
+        }
         new = {i.smiles: origin[i.smiles] for i in self.population if i.call > asked.before and i.smiles in origin}
         ranked = [ind.smiles for ind in self.population]
         survived = place_credit(ranked, new, len(self.recipes), self.share_rule.credit_by)

@@ -309,15 +309,25 @@ class EmbeddedLM:
         keep: tuple[float, float] = (0.5, 0.9),
         temperature: float = 1.0,
     ) -> list[Edit]:
-        """One child per parent: keep a random share in ``keep`` of a random SELFIES, sample the rest."""
+        """One child per parent: keep a random share in ``keep`` of a random SELFIES, sample the rest.
+
+        A parent whose SELFIES has a token the model does not know (a graph-GA child with a hypervalent
+        ``[SH1]``, say) is cut before its first such token when the share would keep it, so the model
+        rewrites the part it cannot read; one whose first token is unknown gets no prompt.
+        """
         prompts: list[list[int]] = []
         made: list[tuple[int, int] | None] = []  # per parent: (kept tokens, SELFIES length)
         for parent in parents:
-            ids = self._random_ids(parent, rng)
+            ids = self._spelling(parent, rng)
             if ids is None:
                 made.append(None)
                 continue
             kept = _kept(len(ids), rng.uniform(*keep))
+            if -1 in ids[:kept]:
+                kept = ids.index(-1)
+                if kept < 1:
+                    made.append(None)
+                    continue
             prompts.append([self.vocab.bos, *ids[:kept]])
             made.append((kept, len(ids)))
         return self._complete_edits(parents, prompts, made, rng, temperature)
@@ -328,10 +338,18 @@ class EmbeddedLM:
         return self._complete_edits([""] * n, prompts, [(0, 0)] * n, rng, temperature)
 
     def _random_ids(self, smiles: str, rng: np.random.Generator) -> list[int] | None:
-        """Token ids of a random SELFIES of ``smiles``, or None when it has none or it leaves no room to write."""
+        """Token ids of a random SELFIES of ``smiles``, or None when it has none, it has a token the model does
+        not know, or it leaves no room to write."""
+        ids = self._spelling(smiles, rng)
+        return None if ids is None or -1 in ids else ids
+
+    def _spelling(self, smiles: str, rng: np.random.Generator) -> list[int] | None:
+        """Token ids of a random SELFIES of ``smiles`` (-1 for a token the model does not know), or None when it
+        has none or it leaves no room to write."""
         toks = random_selfies(smiles, rng)
-        ids = self.vocab.encode(toks) if toks else None
-        return ids if ids and len(ids) < self.model.cfg.n_positions - 8 else None
+        if not toks or len(toks) >= self.model.cfg.n_positions - 8:
+            return None
+        return [self.vocab.index.get(t, -1) for t in toks]
 
     def cross(
         self,

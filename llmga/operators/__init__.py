@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmga.operators._base import Child, Operator, Parent, VariationContext
+from llmga.operators._base import Child, Operator, Parent, VariationContext, is_fallback
 from llmga.operators._recipes import Recipe, default_recipes, graph_recipes, recipes_from_config, split_counts
 from llmga.operators.graph_ga import GraphCrossover, GraphMutation, MoleculeFilter, crossover, mutate, ring_ok
 from llmga.operators.llm import ExperienceMemo, LLMCrossover, LLMMutation, LLMOperator, PromptOptions
@@ -29,6 +29,7 @@ __all__ = [
     "crossover",
     "default_recipes",
     "graph_recipes",
+    "is_fallback",
     "mutate",
     "recipes_from_config",
     "ring_ok",

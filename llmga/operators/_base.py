@@ -15,7 +15,15 @@ from llmga.executors import Executor, SerialExecutor
 if TYPE_CHECKING:
     from llmga.engine import Evaluation
 
-__all__ = ["Child", "Operator", "Parent", "VariationContext", "fallback_children"]
+__all__ = ["Child", "Operator", "Parent", "VariationContext", "fallback_children", "is_fallback"]
+
+_FALLBACK = "(fallback)"
+
+
+def is_fallback(label: str) -> bool:
+    """Whether an operator label names a fallback child (:func:`fallback_children`): made by another
+    operator in a slot the labelled one left empty."""
+    return label.endswith(_FALLBACK)
 
 
 @dataclass(frozen=True)
@@ -137,7 +145,7 @@ def fallback_children(
     """
     if not groups:
         return []
-    label = f"{fallback.name}(fallback)"
+    label = f"{fallback.name}{_FALLBACK}"
     out: list[Child | None] = []
     for row in fallback.apply(groups, rng, context):
         kid = row[0]

@@ -280,6 +280,24 @@ def test_adaptive_shares_move_toward_the_operator_that_pays(pool):
     assert {row["share:good"] for row in fixed.logbook} == {0.5}
 
 
+class _FallingBack(_Rigged):
+    """An operator whose every slot is filled by its fallback: the same children as ``good``, so labelled."""
+
+    def apply(self, groups, rng, context):
+        return [[Child(g[0].smiles + "CC", "good(fallback)")] for g in groups]
+
+
+def test_a_fallback_child_survives_but_earns_its_recipe_nothing(pool):
+    length = FunctionObjective(lambda s: float(len(s)), name="length")
+    config = Config(budget=600, population=20, offspring=40, patience=0, max_generations=8, share_floor=0.1)
+    recipes = [Recipe(None, _FallingBack("model", useless=False), share=0.5), Recipe(None, _Rigged("good", False))]
+    result = build_engine(length, config, pool, recipes=recipes).run()
+    assert all(row["survived:model"] == 0.0 < row["survived:good"] for row in result.logbook[1:])
+    assert result.logbook[-1]["share:model"] == pytest.approx(0.1, abs=0.02)  # at the floor
+    survivors = {ind.operator for ind in result.population}
+    assert "good(fallback)" in survivors  # the children are as good, and they stay in the population
+
+
 def test_a_prescreen_halves_the_expensive_calls_per_generation_and_both_scores_are_kept(tmp_path):
     import pandas as pd
 

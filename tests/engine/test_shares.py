@@ -85,7 +85,7 @@ def test_place_credit_counts_survivors_or_weighs_them_by_the_place_they_take():
     assert place_credit(population, origin, 2) == [2.0, 1.0]
     assert place_credit(population, origin, 2, "rank") == [2 / 4 + 1 / 4, 1.0]  # places 3 and 4; place 1
     assert place_credit(population, {}, 2, "rank") == [0.0, 0.0]
-    with pytest.raises(ValueError, match="'best'.*survival, rank"):
+    with pytest.raises(ValueError, match=r"'best'.*survival, rank"):
         place_credit(population, origin, 2, "best")
     with pytest.raises(ValueError, match="'best'"):
         ShareRule([0.5, 0.5], credit="best")

@@ -163,3 +163,21 @@ def test_a_bad_device_for_the_embedded_model_stops_a_run_before_any_oracle_call(
     with pytest.raises(LLMGAError, match=r"--device tpu9: not a torch device"):
         llmga.optimize("qed", llm="embedded?device=tpu9", budget=50, out=str(tmp_path / "r"))
     assert not (tmp_path / "r" / "evaluations.csv").exists()
+
+
+def test_a_parent_with_a_token_the_model_does_not_know_is_cut_before_it(tiny_lm_dir):
+    """Graph-GA children can hold atoms the model never saw (hypervalent sulfur, ``[SH1]``): the model
+    rewrites from before the first such token instead of dropping the parent (which left the model's
+    recipe to its fallback on a whole sitagliptin_mpo run)."""
+    lm = EmbeddedLM.load(tiny_lm_dir)
+    odd = "CC[SH](=O)(C)Cc1ccc(O)cc1"
+    assert "[SH1]" not in lm.vocab.index and lm._random_ids(odd, np.random.default_rng(0)) is None
+    edits = lm.edit([odd] * 40, np.random.default_rng(0), keep=(0.85, 0.95))
+    prompted = [e for e in edits if e.length]  # a spelling that starts with [SH1] gets no prompt
+    assert len(prompted) >= 20
+    assert all(1 <= e.kept < e.length for e in prompted)
+    assert np.mean([e.kept / e.length for e in prompted]) < 0.8  # cut before [SH1], not at 85-95 %
+    made = [e.smiles for e in prompted if e.smiles]
+    assert len(made) >= 15 and canonical(odd) not in made
+    plain = lm.edit([PARACETAMOL] * 4, np.random.default_rng(0), keep=(0.85, 0.95))
+    assert all(e.length and e.kept / e.length >= 0.8 for e in plain)  # known tokens: the share as drawn
