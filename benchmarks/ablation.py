@@ -58,7 +58,8 @@ the mean pairwise Tanimoto of the final top 100), written as it finishes (the
 variants with the model run before a46d15b, when it ran in emulated bfloat16, are
 kept apart in ``ablation_bf16_emulated.csv``, and those run before the model
 could edit parents holding a token it does not know and before fallback
-children stopped earning their recipe credit in ``ablation_before_fallback_credit.csv``); running the command again skips
+children stopped earning their recipe credit in
+``ablation_before_fallback_credit.csv``); running the command again skips
 the rows already there, so the table can be built over several sessions (run
 folders go under ``--out``, git-ignored). The table printed at the end puts the
 variants' Top-10 AUC side by side per task, with their sums and each

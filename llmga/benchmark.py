@@ -205,12 +205,17 @@ def _one_run_in_worker(task: str, seed: int, config: Config, folder: str, event:
 
 
 def check_settings(out: str | Path, config: Config) -> None:
-    """Refuse to mix runs with different settings in one benchmark folder (first use records them)."""
+    """Refuse to mix runs with different settings in one benchmark folder (first use records them).
+
+    A setting the folder's record lacks was added to llmga after it was written; its runs used what the
+    setting's default now names, so it is read as that default."""
     out = Path(out)
-    settings = {k: v for k, v in config.to_dict().items() if k not in ("objective", "seed", "out", "workers")}
+    per_run = ("objective", "seed", "out", "workers")
+    settings = {k: v for k, v in config.to_dict().items() if k not in per_run}
     path = out / _SETTINGS_FILE
     if path.exists():
-        before = json.loads(path.read_text())
+        defaults = {k: v for k, v in Config().to_dict().items() if k not in per_run}
+        before = defaults | json.loads(path.read_text())
         changed = [k for k in sorted(set(before) | set(settings)) if before.get(k) != settings.get(k)]
         if changed:
             k = changed[0]

@@ -166,3 +166,16 @@ def test_run_phases_say_where_a_runs_time_went_what_its_model_wrote_and_how_alik
     assert plain["learn_s"] is None and plain["propose_s"] is None and plain["lm_valid"] is None
     assert 0 < plain["top100_similarity"] < 1
     assert run_phases(tmp_path / "nothing", "maximize") == dict.fromkeys(plain, None)
+
+
+def test_a_setting_added_since_a_folder_was_recorded_reads_as_its_default(tmp_path):
+    from llmga.benchmark import _SETTINGS_FILE, check_settings
+
+    config = Config(budget=150, llm="none")
+    check_settings(tmp_path, config)
+    record = json.loads((tmp_path / _SETTINGS_FILE).read_text())
+    del record["share_credit"]  # a folder written before --share-credit existed
+    (tmp_path / _SETTINGS_FILE).write_text(json.dumps(record))
+    check_settings(tmp_path, config)  # its runs credited by survival, the default: the same settings
+    with pytest.raises(ConfigError, match=r"share_credit='survival', not 'rank'"):
+        check_settings(tmp_path, config.replace(share_credit="rank"))
