@@ -49,14 +49,18 @@ __all__ = ["CREDITS", "SHARE_RULES", "AdaptivePursuit", "ProbabilityMatching", "
 CREDITS = ("survival", "rank")
 
 
+def _check_credit(credit: str) -> None:
+    if credit not in CREDITS:
+        raise ValueError(f"share credit {credit!r}: choose one of {', '.join(CREDITS)}")
+
+
 def place_credit(
     population: Sequence[str], origin: Mapping[str, int], recipes: int, credit: str = "survival"
 ) -> list[float]:
     """What each of ``recipes`` recipes earned: its children (``origin``: new SMILES -> recipe) among
     ``population`` (the survivors, best first), each 1 (``"survival"``) or ``(P - place) / P`` (``"rank"``,
     see the module docstring)."""
-    if credit not in CREDITS:
-        raise ValueError(f"share credit {credit!r}: choose one of {', '.join(CREDITS)}")
+    _check_credit(credit)
     earned = [0.0] * recipes
     size = len(population)
     for place, smiles in enumerate(population):
@@ -70,8 +74,7 @@ class ShareRule:
     """Fixed shares (the base class): ``update`` changes nothing."""
 
     def __init__(self, shares: Sequence[float], *, credit: str = "survival") -> None:
-        if credit not in CREDITS:
-            raise ValueError(f"share credit {credit!r}: choose one of {', '.join(CREDITS)}")
+        _check_credit(credit)
         self.credit_by = credit  # how a survivor earns (place_credit)
         s = np.array([max(float(x), 0.0) for x in shares], dtype=float)
         self.shares = s / s.sum() if s.sum() > 0 else np.full(len(s), 1.0 / max(1, len(s)))

@@ -100,8 +100,12 @@ class MoleculeFilter:
         """
         return self.size_allows(mol.GetNumAtoms(), rng) and self.sanitizes(mol)
 
+    def structure_ok(self, mol: Chem.Mol) -> bool:
+        """The checks after the size window: sanitise ``mol`` in place, then its rings."""
+        return self.sanitizes(mol) and ring_ok(mol)
+
     def __call__(self, mol: Chem.Mol, rng: np.random.Generator) -> bool:
-        return self.size_ok(mol, rng) and ring_ok(mol)
+        return self.size_allows(mol.GetNumAtoms(), rng) and self.structure_ok(mol)
 
     def accepts(self, smiles: str, rng: np.random.Generator) -> bool:
         """Whether the molecule ``smiles`` parses and passes the filter (children of model operators)."""
@@ -401,7 +405,7 @@ def _mutant(
         if made is None:
             made = [p[0] for p in rxn.RunReactants((mol,))]
         product = made[int(i)]
-        if ok.sanitizes(product) and ring_ok(product):
+        if ok.structure_ok(product):
             return product
     return None
 
